@@ -1,0 +1,138 @@
+"""Entry point of the grading child: ``python -I -B -m grader._child STAGING``.
+
+Contract: ``STAGING`` holds ``config.json`` (written by ``_sandbox``),
+``work/<submission>``, ``suite/<suite>`` and ``pytest.ini``. The child isolates
+itself (when the parent started it in fresh namespaces), applies resource
+limits, moves into the work folder and runs pytest with the grader's plugin
+and nothing else: no conftest, no ini, no plugin of the submission's side.
+It ends with ``os._exit`` so no atexit hook of the submission runs after the
+verdict. Results leave only through the signed result pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+
+
+def _limits(cfg: dict[str, int]) -> None:
+    def cap(which: int, value: int) -> None:
+        try:
+            _, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 2))
+        except (ValueError, OSError):
+            pass
+
+    cap(resource.RLIMIT_CPU, cfg["cpu_s"])
+    cap(resource.RLIMIT_AS, cfg["as_bytes"])
+    cap(resource.RLIMIT_FSIZE, cfg["fsize"])
+    cap(resource.RLIMIT_NOFILE, cfg["nofile"])
+    cap(resource.RLIMIT_CORE, 0)
+    if cfg.get("nproc"):
+        cap(resource.RLIMIT_NPROC, cfg["nproc"])
+
+
+def _isolate(staging: str, cfg: dict[str, object]) -> str:
+    """Set up the namespaces' view of the world; returns the new staging folder."""
+    from . import _isolate as iso
+
+    files: dict[str, bytes] = {}
+    for rel in ("config.json", "pytest.ini", f"work/{cfg['submission_name']}", f"suite/{cfg['suite_name']}"):
+        with open(os.path.join(staging, rel), "rb") as fh:
+            files[rel] = fh.read()
+    notes: list[str] = []
+    new = staging
+    iso.private_tmp(new)
+    for rel, data in files.items():
+        path = os.path.join(new, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+    os.chmod(os.path.join(new, "suite"), 0o555)
+    for hidden in cfg.get("hide", []):  # type: ignore[attr-defined]
+        if os.path.isdir(hidden):
+            try:
+                iso.hide(hidden)
+            except OSError as exc:
+                notes.append(f"could not hide {hidden}: {exc}")
+    failed = iso.read_only_everything(keep_writable=(new, "/dev/shm"))
+    if failed:
+        notes.append("could not make read-only: " + ", ".join(failed))
+    try:
+        iso.loopback_up()
+    except OSError as exc:
+        notes.append(f"loopback not available: {exc}")
+    try:
+        iso.drop_capabilities()
+    except OSError as exc:
+        notes.append(f"capabilities kept: {exc}")
+    if notes:
+        sys.stderr.write("grader sandbox: " + "; ".join(notes) + "\n")
+    return new
+
+
+def main() -> None:
+    staging = sys.argv[1]
+    with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    if cfg.get("isolate"):
+        staging = _isolate(staging, cfg)
+    _limits(cfg["limits"])
+    work = os.path.join(staging, "work")
+    os.chdir(work)
+    os.environ["HOME"] = work
+    os.environ["TMPDIR"] = work
+    cfg["submission"] = os.path.join(work, cfg["submission_name"])
+    cfg_path = os.path.join(staging, "config.json")
+    cfg_path = os.path.join(staging, "config.run.json")
+    with open(cfg_path, "w", encoding="utf-8") as fh:
+        json.dump(cfg, fh)
+    # The work folder must not shadow stdlib or pytest modules.
+    sys.path[:] = [p for p in sys.path if p not in ("", work, os.getcwd())]
+
+    import pytest
+
+    args = [
+        os.path.join(staging, "suite", cfg["suite_name"]),
+        "-c",
+        os.path.join(staging, "pytest.ini"),
+        "--rootdir",
+        staging,
+        "--noconftest",
+        "--import-mode=importlib",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "-p",
+        "pytest_asyncio.plugin",
+        "-p",
+        "pytest_timeout",
+        "-p",
+        "grader.plugin",
+        "--grade-config",
+        cfg_path,
+        "-q",
+        "--capture=no",
+        "-W",
+        "default",
+    ]
+    if cfg.get("only"):
+        args += ["-k", cfg["only"]]
+    if cfg.get("shuffle_seed") is not None:
+        args += ["-p", "grader.plugin._shuffle", "--grade-shuffle", str(cfg["shuffle_seed"])]
+    try:
+        code = int(pytest.main(args))
+    except BaseException:  # noqa: BLE001 - the verdict is already on the pipe
+        code = 3
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""From an exercise and a submission file to a scored :class:`ExerciseResult`.
+
+This is the pipeline's middle: sandbox run -> check outcomes -> scoring. Every
+way a run can go wrong (hang, crash, exit, forged output, missing results)
+becomes failed checks with a reason the learner can act on; only a broken
+course (a suite that does not collect) yields status ``error``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ._catalog import Exercise
+from ._model import CheckOutcome, ExerciseResult, Gate, Group, Status
+from ._sandbox import Limits, RunOutcome, run_suite
+from ._scoring import score_checks, total
+
+__all__ = ["grade_exercise", "grade_many", "python_version"]
+
+
+def python_version() -> str:
+    return platform.python_version()
+
+
+def _stopped_reason(run: RunOutcome, wall_limit: float) -> str:
+    if run.timed_out:
+        return (
+            f"grading was stopped after the exercise's wall limit of {wall_limit:g} s "
+            "(everything still running was killed): does your code hang or ignore signals?"
+        )
+    code = run.exit_code
+    if code is not None and code < 0:
+        sig = -code
+        what = {9: "SIGKILL (memory or process limit?)", 24: "SIGXCPU (CPU limit)"}.get(
+            sig, f"signal {sig}"
+        )
+        return f"the grading process was killed by {what} before this check finished"
+    return (
+        f"the grading process ended (exit code {code}) before this check finished: "
+        "does your code call sys.exit() or os._exit()?"
+    )
+
+
+def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
+    assert run.collected is not None
+    by_id = {str(r["nodeid"]): r for r in run.results}
+    outcomes: list[CheckOutcome] = []
+    stopped = False
+    for meta in run.collected:
+        nodeid = str(meta["nodeid"])
+        r = by_id.get(nodeid)
+        hint_no = meta.get("hint")
+        hint = None
+        if isinstance(hint_no, int) and 1 <= hint_no <= len(exercise.hints):
+            hint = f"hint {hint_no}: {exercise.hints[hint_no - 1]}"
+        if r is None:
+            outcomes.append(
+                CheckOutcome(
+                    nodeid=nodeid,
+                    name=str(meta["name"]),
+                    group=Group(str(meta["group"])),
+                    status=Status.FAILED,
+                    message=_stopped_reason(run, exercise.wall_limit)
+                    if not stopped
+                    else "not run: grading had already stopped",
+                    weight=float(meta.get("weight", 1.0)),  # type: ignore[arg-type]
+                    hint=hint,
+                )
+            )
+            stopped = True
+            continue
+        gate = r.get("gate")
+        message = str(r.get("message", ""))
+        notes = r.get("notes") or []
+        if notes and r.get("status") != "passed":
+            message += "".join(f"\n{n}" for n in notes)  # type: ignore[union-attr]
+        outcomes.append(
+            CheckOutcome(
+                nodeid=nodeid,
+                name=str(meta["name"]),
+                group=Group(str(meta["group"])),
+                status=Status(str(r["status"])),
+                message=message,
+                weight=float(meta.get("weight", 1.0)),  # type: ignore[arg-type]
+                gate=Gate(str(gate)) if gate in ("blocking", "leak") else None,
+                location=str(r["location"]) if r.get("location") else None,
+                hint=hint,
+            )
+        )
+    return outcomes
+
+
+def grade_exercise(
+    exercise: Exercise,
+    submission: Path,
+    *,
+    display_name: str | None = None,
+    limits: Limits | None = None,
+    only: str | None = None,
+    shuffle_seed: int | None = None,
+) -> ExerciseResult:
+    """Grade ``submission`` as ``exercise``; never raises for the submission's faults."""
+    shown = display_name or str(submission)
+    base = dict(
+        number=exercise.number,
+        slug=exercise.slug,
+        title=exercise.title,
+        python=python_version(),
+        submission=shown,
+    )
+    if not exercise.runs_here():
+        need = ".".join(map(str, exercise.python_requires))
+        return ExerciseResult(
+            **base,  # type: ignore[arg-type]
+            status=Status.SKIPPED,
+            score=0.0,
+            max_score=0.0,
+            wall_s=0.0,
+            reason=f"needs Python {need}+ (this is {python_version()})",
+        )
+    started = time.perf_counter()
+    if not submission.is_file():
+        return ExerciseResult(
+            **base,  # type: ignore[arg-type]
+            status=Status.FAILED,
+            score=0.0,
+            max_score=float(exercise.points),
+            wall_s=0.0,
+            reason=f"{shown} does not exist; create it (grade reset {exercise.code} restores the stub)",
+        )
+    run = run_suite(
+        exercise, submission, shown, limits=limits, only=only, shuffle_seed=shuffle_seed
+    )
+    wall = time.perf_counter() - started
+    if run.collected is None:
+        return ExerciseResult(
+            **base,  # type: ignore[arg-type]
+            status=Status.ERROR,
+            score=0.0,
+            max_score=float(exercise.points),
+            wall_s=wall,
+            reason="the hidden suite could not start: "
+            + (_stopped_reason(run, exercise.wall_limit) if run.timed_out else "see output"),
+            output_tail=run.output[-4000:],
+        )
+    results = score_checks(exercise.points, _outcomes(run, exercise))
+    score, max_score = total(results)
+    notes: list[str] = []
+    if run.forged_lines:
+        notes.append(
+            f"{run.forged_lines} line(s) written to the grader's result channel by something "
+            "other than the grader were ignored: results cannot be forged"
+        )
+    if only is None:
+        max_score = float(exercise.points)
+    passed = all(r.status in (Status.PASSED, Status.SKIPPED) for r in results)
+    return ExerciseResult(
+        **base,  # type: ignore[arg-type]
+        status=Status.PASSED if passed and score == max_score else Status.FAILED,
+        score=score,
+        max_score=max_score,
+        wall_s=wall,
+        checks=results,
+        output_tail=run.output[-4000:],
+        notes=tuple(notes),
+    )
+
+
+def grade_many(
+    jobs: Sequence[tuple[Exercise, Path, str]],
+    *,
+    workers: int = 1,
+    on_done: Callable[[ExerciseResult], None] | None = None,
+) -> list[ExerciseResult]:
+    """Grade several (exercise, file, display name) triples, ``workers`` at a time, in order."""
+
+    def one(job: tuple[Exercise, Path, str]) -> ExerciseResult:
+        result = grade_exercise(job[0], job[1], display_name=job[2])
+        if on_done is not None:
+            on_done(result)
+        return result
+
+    if workers <= 1:
+        return [one(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, jobs))

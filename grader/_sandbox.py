@@ -1,0 +1,381 @@
+"""Grade one (exercise, submission) pair in a fresh, killable child process.
+
+Contract of :func:`run_suite`: it never raises because of the submission. It
+copies only the submission (and the exercise's own suite) into a private
+staging folder, starts ``python -m grader._child`` there in its own session
+(on Linux inside fresh user/mount/net/PID namespaces and, as root, a pids
+cgroup), sends the channel key on stdin, and reads signed results from a
+dedicated pipe. Output is drained and capped; a hard wall limit kills the
+whole process group (and the namespace with it). Whatever happens, the
+staging folder and the cgroup are removed and a :class:`RunOutcome` returned.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _channel
+from ._catalog import Exercise
+
+__all__ = ["Limits", "RunOutcome", "isolation_mode", "run_suite"]
+
+_INI = """[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+asyncio_default_test_loop_scope = function
+timeout = {timeout}
+timeout_method = signal
+python_files = test_*.py
+python_functions = test_*
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one grading child.
+
+    ``nproc`` bounds tasks (processes and threads) through a pids cgroup when
+    running as root, or RLIMIT_NPROC above the user's current count otherwise.
+    """
+
+    wall_s: float = 60.0
+    cpu_s: int = 60
+    as_bytes: int = 1 << 30
+    fsize: int = 64 << 20
+    nofile: int = 256
+    nproc: int = 256
+    output_cap: int = 64 << 10
+    check_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What came back from the child, before scoring."""
+
+    collected: tuple[dict[str, object], ...] | None
+    results: tuple[dict[str, object], ...]
+    done: bool
+    exit_code: int | None
+    timed_out: bool
+    wall_s: float
+    output: str
+    forged_lines: int = 0
+    isolation: str = "process"
+    notes: tuple[str, ...] = field(default=())
+
+
+@functools.cache
+def isolation_mode() -> str:
+    """``namespaces`` where this Linux lets us create them, else ``process``."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return "process"
+    try:
+        rc = subprocess.run(
+            [*_unshare_prefix(), "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        ).returncode
+    except (OSError, subprocess.SubprocessError):
+        return "process"
+    return "namespaces" if rc == 0 else "process"
+
+
+def _unshare_prefix() -> list[str]:
+    return [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "--net",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+    ]
+
+
+def _pids_cgroup(limit: int) -> Path | None:
+    """A fresh pids cgroup (root only), or ``None`` where none can be made."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if not (base / "cgroup.procs").exists():
+            continue
+        if base == Path("/sys/fs/cgroup"):
+            controllers = base / "cgroup.subtree_control"
+            if not controllers.exists() or "pids" not in controllers.read_text():
+                continue
+        path = base / f"grade-{uuid.uuid4().hex[:12]}"
+        try:
+            path.mkdir()
+            (path / "pids.max").write_text(str(limit))
+            return path
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)
+    return None
+
+
+def _remove_cgroup(path: Path) -> None:
+    for _ in range(50):
+        try:
+            pids = (path / "cgroup.procs").read_text().split()
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        try:
+            path.rmdir()
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
+def _user_task_count() -> int:
+    """Tasks (processes and threads) of this user, for an RLIMIT_NPROC above them."""
+    uid = os.getuid()
+    count = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 512
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            count += int(fields.get("Threads", "1").strip() or 1)
+    return count
+
+
+class _Drain(threading.Thread):
+    """Reads a pipe to its end, keeping only the first ``cap`` bytes."""
+
+    def __init__(self, stream: int, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = stream
+        self.cap = cap
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            room = self.cap - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - max(room, 0))
+
+
+class _Results(threading.Thread):
+    """Reads and verifies signed result lines."""
+
+    def __init__(self, fd: int, key: bytes) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.key = key
+        self.messages: list[dict[str, object]] = []
+        self.forged = 0
+
+    def run(self) -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                self._take(line)
+            if len(buf) > _channel.MAX_LINE:
+                self.forged += 1
+                buf = b""
+
+    def _take(self, line: bytes) -> None:
+        payload = _channel.decode(self.key, line)
+        if payload is None:
+            self.forged += 1
+        else:
+            self.messages.append(payload)
+
+
+def run_suite(
+    exercise: Exercise,
+    submission: Path,
+    display_name: str,
+    *,
+    limits: Limits | None = None,
+    only: str | None = None,
+    shuffle_seed: int | None = None,
+) -> RunOutcome:
+    """Run ``exercise``'s hidden suite against ``submission`` in a sandboxed child."""
+    limits = limits or Limits(wall_s=exercise.wall_limit, cpu_s=int(exercise.wall_limit) + 5)
+    mode = isolation_mode()
+    staging = Path(tempfile.mkdtemp(prefix="grade-"))
+    cgroup: Path | None = None
+    started = time.perf_counter()
+    try:
+        (staging / "work").mkdir()
+        (staging / "suite").mkdir()
+        sub_name = "solution.py" if submission.suffix != ".py" else submission.name
+        shutil.copyfile(submission, staging / "work" / sub_name)
+        shutil.copyfile(exercise.suite, staging / "suite" / exercise.suite.name)
+        (staging / "pytest.ini").write_text(_INI.format(timeout=limits.check_timeout_s))
+        nproc = 0
+        if mode == "namespaces" and os.geteuid() == 0:
+            cgroup = _pids_cgroup(limits.nproc)
+        elif os.name == "posix" and os.geteuid() != 0:
+            nproc = _user_task_count() + limits.nproc
+        cfg = {
+            "exercise": exercise.code,
+            "display_name": display_name,
+            "api": dict(exercise.api),
+            "submission_name": sub_name,
+            "suite_name": exercise.suite.name,
+            "isolate": mode == "namespaces",
+            "hide": [
+                str(p)
+                for p in (
+                    exercise.course / "solutions",
+                    exercise.course / "tests",
+                    exercise.course / ".git",
+                )
+            ],
+            "limits": {
+                "cpu_s": limits.cpu_s,
+                "as_bytes": limits.as_bytes,
+                "fsize": limits.fsize,
+                "nofile": limits.nofile,
+                "nproc": nproc,
+            },
+            "only": only,
+            "shuffle_seed": shuffle_seed,
+        }
+        import json
+
+        (staging / "config.json").write_text(json.dumps(cfg))
+        cmd = [sys.executable, "-I", "-B", "-m", "grader._child", str(staging)]
+        if mode == "namespaces":
+            cmd = _unshare_prefix() + cmd
+        if cgroup is not None:
+            cmd = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *cmd]
+        return _supervise(cmd, staging, limits, mode, started)
+    finally:
+        if cgroup is not None:
+            _remove_cgroup(cgroup)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _child_env(result_fd: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV", "TERM")
+    }
+    env.update(
+        GRADE_RESULT_FD=str(result_fd),
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        MALLOC_ARENA_MAX="2",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _supervise(cmd: list[str], staging: Path, limits: Limits, mode: str, started: float) -> RunOutcome:
+    key = _channel.new_key()
+    r_res, w_res = os.pipe()
+    r_out, w_out = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=w_out,
+            stderr=w_out,
+            pass_fds=(w_res,),
+            env=_child_env(w_res),
+            cwd=staging,
+            start_new_session=True,
+        )
+    finally:
+        os.close(w_res)
+        os.close(w_out)
+    drain = _Drain(r_out, limits.output_cap)
+    results = _Results(r_res, key)
+    drain.start()
+    results.start()
+    timed_out = False
+    try:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(key + b"\n")
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    finally:
+        _kill_group(proc.pid)
+        proc.wait()
+        results.join(timeout=5)
+        drain.join(timeout=5)
+        for fd in (r_res, r_out):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    messages = results.messages
+    collected = next((m for m in messages if m.get("type") == "collected"), None)
+    checks = tuple(m for m in messages if m.get("type") == "check")
+    done = any(m.get("type") == "done" for m in messages)
+    output = drain.kept.decode("utf-8", "replace")
+    if drain.dropped:
+        output += f"\n[... {drain.dropped} more bytes of output dropped]"
+    return RunOutcome(
+        collected=tuple(collected["checks"]) if collected else None,  # type: ignore[arg-type]
+        results=checks,
+        done=done,
+        exit_code=proc.returncode,
+        timed_out=timed_out,
+        wall_s=time.perf_counter() - started,
+        output=output,
+        forged_lines=results.forged,
+        isolation=mode,
+    )
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

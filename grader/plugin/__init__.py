@@ -1,0 +1,290 @@
+"""The grader's pytest plugin, loaded only inside the grading child process.
+
+It is started with ``-p grader.plugin --grade-config FILE`` by ``grader._child``.
+At configure time, before any submission code is imported, it reads the
+channel key from stdin, takes the result pipe, captures the real clock
+functions, patches ``time.sleep`` to spot blocking sleeps on the loop thread,
+and installs the event-loop policy (virtual clock, or a plain loop for
+``@realtime`` checks). Each check then imports the submission afresh, runs
+behind the gates, and reports one signed outcome on the result pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Generator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .. import _channel
+from . import _compat
+from ._clock import BusyWait, Deadlock, Monitor, VirtualLoop
+from ._gates import GateFailure, describe_tasks, guarded
+from ._probes import Probes
+from ._state import CheckState, SessionState, install, session
+from ._submission import SubmissionError, load_submission
+
+__all__ = ["Probes"]
+
+_KEY = pytest.StashKey[CheckState]()
+_PHASES = pytest.StashKey[dict[str, Any]]()
+_writer: list[Any] = []  # [fd, key]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--grade-config", default=None, help="grader configuration (JSON file)")
+
+
+def _send(payload: dict[str, Any]) -> None:
+    if not _writer:
+        return
+    fd, key = _writer
+    data = _channel.encode(key, payload)
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+class _LoopErrors(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        state = session().check
+        if state is not None and record.levelno >= logging.ERROR:
+            state.loop_errors.append({"message": record.getMessage()})
+
+
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    state = session().check
+    if state is not None:
+        state.loop_errors.append(context)
+
+
+class _Policy(asyncio.DefaultEventLoopPolicy):
+    """New loops are virtual unless the running check is ``@realtime``."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        state = session().check
+        loop: asyncio.AbstractEventLoop
+        if state is None or state.realtime:
+            loop = asyncio.SelectorEventLoop()
+        else:
+            loop = VirtualLoop(session().monitor, horizon=state.horizon, describe_tasks=describe_tasks)
+        loop.set_exception_handler(_exception_handler)
+        if state is not None:
+            state.loop = loop
+        return loop
+
+
+def _patch_sleep(monitor: Monitor) -> None:
+    real_sleep = time.sleep
+
+    def sleep(seconds: float, /) -> None:
+        if monitor.enabled and seconds > 0 and monitor.in_callback():
+            monitor.report_sleep(seconds, sys._getframe(1))
+            # The gate has already failed the check; waiting the full time
+            # would only slow the verdict down.
+            seconds = min(seconds, 0.05)
+        real_sleep(seconds)
+
+    sleep.__doc__ = real_sleep.__doc__
+    time.sleep = sleep
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, doc in (
+        ("kata_check(name, group, weight, hint)", "a graded check"),
+        ("realtime", "run on a real-time loop; blocking gate off"),
+        ("allow_blocking", "the check blocks on purpose; blocking gate off"),
+        ("leak_gate_at(t)", "run the leak gate at loop time t"),
+        ("horizon(t)", "declare the check stuck past loop time t"),
+    ):
+        config.addinivalue_line("markers", f"{name}: {doc}")
+    path = config.getoption("--grade-config")
+    if path is None:
+        return
+    with open(path, encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    key = sys.stdin.buffer.readline().strip()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    fd_env = os.environ.pop("GRADE_RESULT_FD", None)
+    if fd_env is not None and key:
+        fd = os.dup(int(fd_env))
+        os.set_inheritable(fd, False)
+        os.close(int(fd_env))
+        _writer[:] = [fd, key]
+    monitor = Monitor()
+    install(
+        SessionState(
+            submission_path=cfg["submission"],
+            display_name=cfg["display_name"],
+            exercise=cfg["exercise"],
+            api=dict(cfg.get("api", {})),
+            monitor=monitor,
+        )
+    )
+    monitor.submission_file = cfg["submission"]
+    monitor.start_watchdog()
+    _patch_sleep(monitor)
+    _compat.apply()
+    asyncio.set_event_loop_policy(_Policy())
+    logging.getLogger("asyncio").addHandler(_LoopErrors())
+    logging.getLogger("asyncio").propagate = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not _has_session():
+        return
+    checks = []
+    for item in items:
+        mark = item.get_closest_marker("kata_check")
+        if mark is None or not isinstance(item, pytest.Function):
+            raise pytest.UsageError(f"{item.nodeid}: a hidden-suite test needs @kata.check(...)")
+        checks.append(
+            {
+                "nodeid": item.nodeid,
+                "name": mark.kwargs["name"],
+                "group": mark.kwargs["group"],
+                "weight": mark.kwargs.get("weight", 1.0),
+                "hint": mark.kwargs.get("hint"),
+            }
+        )
+        original = item.obj
+        if asyncio.iscoroutinefunction(original):
+            item.obj = guarded(original, _state_getter(item))
+    _send({"type": "collected", "checks": checks})
+
+
+def _has_session() -> bool:
+    try:
+        session()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _state_getter(item: pytest.Item) -> Any:
+    return lambda: item.stash[_KEY]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    leak_at = item.get_closest_marker("leak_gate_at")
+    horizon = item.get_closest_marker("horizon")
+    state = CheckState(
+        nodeid=item.nodeid,
+        realtime=item.get_closest_marker("realtime") is not None,
+        allow_blocking=item.get_closest_marker("allow_blocking") is not None,
+        leak_gate_at=float(leak_at.args[0]) if leak_at else None,
+        horizon=float(horizon.args[0]) if horizon else 600.0,
+    )
+    item.stash[_KEY] = state
+    item.stash[_PHASES] = {}
+    session().check = state
+    try:
+        return (yield)
+    finally:
+        session().check = None
+        _send(_outcome(item, state, item.stash[_PHASES]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if call.excinfo is not None and not report.skipped:
+        item.stash[_PHASES].setdefault("error", (call.when, call.excinfo))
+    if report.skipped:
+        item.stash[_PHASES]["skipped"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+    return report
+
+
+def _where(tb: Any) -> str | None:
+    sub = session().submission_path
+    shown = session().display_name
+    for fs in reversed(traceback.extract_tb(tb)):
+        if fs.filename == sub:
+            return f"{shown}:{fs.lineno}"
+    return None
+
+
+def _explain(exc: BaseException) -> tuple[str, str | None]:
+    """A learner-facing message and a location for an exception a check ended with."""
+    if isinstance(exc, SubmissionError | Deadlock | BusyWait):
+        return str(exc), None
+    text = str(exc)
+    if isinstance(exc, AssertionError) and text:
+        return text.split("\nassert ")[0], None
+    if "Timeout" in type(exc).__name__ or text.startswith("Timeout"):
+        loc = session().monitor.last_seen()
+        where = f" (last seen running {loc.replace(session().submission_path, session().display_name)})" if loc else ""
+        return (
+            "this check did not finish within its real-time limit: an infinite loop, or "
+            f"code that never gives control back to the event loop{where}",
+            None,
+        )
+    where = _where(exc.__traceback__)
+    at = f" at {where}" if where else ""
+    if isinstance(exc, AssertionError):
+        return f"a check assertion failed{at}: {exc!r}", where
+    return f"your code raised {type(exc).__name__}: {text}{at}" if text else f"your code raised {type(exc).__name__}{at}", where
+
+
+def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> dict[str, Any]:
+    mark = item.get_closest_marker("kata_check")
+    base: dict[str, Any] = {
+        "type": "check",
+        "nodeid": item.nodeid,
+        "name": mark.kwargs["name"] if mark else item.name,
+        "group": mark.kwargs["group"] if mark else "behaviour",
+        "weight": mark.kwargs.get("weight", 1.0) if mark else 1.0,
+        "hint": mark.kwargs.get("hint") if mark else None,
+        "gate": state.gate,
+        "location": None,
+        "notes": state.notes,
+    }
+    if state.not_implemented is not None:
+        return base | {
+            "status": "failed",
+            "gate": None,
+            "message": f"not implemented yet (NotImplementedError raised at {state.not_implemented})",
+        }
+    error = phases.get("error")
+    if error is None:
+        if "skipped" in phases:
+            return base | {"status": "skipped", "message": phases["skipped"]}
+        return base | {"status": "passed", "message": ""}
+    when, excinfo = error
+    exc = excinfo.value
+    message, location = _explain(exc)
+    if state.gate == "blocking" and not isinstance(exc, GateFailure) and state.gate_message:
+        message = f"{state.gate_message}\n(then: {message})"
+    elif state.gate and not isinstance(exc, GateFailure) and state.gate_message:
+        message = f"{message}\nAlso, {state.gate_message}"
+    if when == "teardown" and not isinstance(exc, SubmissionError):
+        message = f"after the check, cleaning up failed: {message}"
+    status = "failed"
+    return base | {"status": status, "message": message, "location": location}
+
+
+@pytest.fixture
+def submission() -> ModuleType:
+    """The submission, imported afresh for this check."""
+    return load_submission()
+
+
+@pytest.fixture
+def probes() -> Probes:
+    """A fresh probe recorder for this check."""
+    return Probes()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _send({"type": "done", "exitstatus": int(exitstatus)})
