@@ -78,17 +78,34 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Catalog:
-    """All exercises of a course, in number order."""
+    """All exercises of a course, in number order.
+
+    ``broken`` maps the folder name of each exercise whose ``exercise.toml``
+    could not be read to the :class:`ConfigError` message: one broken exercise
+    does not stop the others from being graded, but any command that needs it
+    (or the whole course) reports the error.
+    """
 
     course: Path
     exercises: tuple[Exercise, ...]
+    broken: tuple[tuple[str, str], ...] = ()
+
+    def check_whole(self) -> None:
+        """Raise :class:`ConfigError` if any exercise of the course is broken."""
+        if self.broken:
+            raise ConfigError(self.broken[0][1])
 
     def find(self, key: str) -> Exercise:
         """Resolve ``5``, ``05``, ``05_semaphore_limit`` or ``semaphore_limit``.
 
-        Raises :class:`KeyError` with a message that lists what exists.
+        Raises :class:`KeyError` with a message that lists what exists, or
+        :class:`ConfigError` if that exercise's ``exercise.toml`` is broken.
         """
         wanted = key.strip()
+        for folder, message in self.broken:
+            number, _, slug = folder.partition("_")
+            if (wanted.isdigit() and int(wanted) == int(number)) or wanted in (folder, slug):
+                raise ConfigError(message)
         for ex in self.exercises:
             if wanted.isdigit() and int(wanted) == ex.number:
                 return ex
@@ -116,15 +133,19 @@ def load_catalog(course: Path) -> Catalog:
     if not root.is_dir():
         raise ConfigError(f"{course} holds no exercises/ folder; pass --course DIR")
     found: list[Exercise] = []
+    broken: list[tuple[str, str]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if not _FOLDER.match(folder.name):
             continue
-        found.append(_load_exercise(folder, course))
+        try:
+            found.append(_load_exercise(folder, course))
+        except ConfigError as exc:
+            broken.append((folder.name, str(exc)))
     numbers = [ex.number for ex in found]
     for n in set(numbers):
         if numbers.count(n) > 1:
             raise ConfigError(f"{root}: two exercise folders use number {n:02d}; renumber one")
-    return Catalog(course=course, exercises=tuple(found))
+    return Catalog(course=course, exercises=tuple(found), broken=tuple(broken))
 
 
 def _load_exercise(folder: Path, course: Path) -> Exercise:

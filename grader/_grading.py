@@ -75,9 +75,9 @@ def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
             continue
         gate = r.get("gate")
         message = str(r.get("message", ""))
-        notes = r.get("notes") or []
-        if notes and r.get("status") != "passed":
-            message += "".join(f"\n{n}" for n in notes)  # type: ignore[union-attr]
+        notes = r.get("notes")
+        if isinstance(notes, list) and r.get("status") != "passed":
+            message += "".join(f"\n{n}" for n in notes)
         outcomes.append(
             CheckOutcome(
                 nodeid=nodeid,
@@ -130,7 +130,7 @@ def grade_exercise(
             score=0.0,
             max_score=float(exercise.points),
             wall_s=0.0,
-            reason=f"{shown} does not exist; create it (grade reset {exercise.code} restores the stub)",
+            reason=f"{shown} does not exist; create it (the stub is exercises/{exercise.slug}/)",
         )
     run = run_suite(
         exercise, submission, shown, limits=limits, only=only, shuffle_seed=shuffle_seed

@@ -23,6 +23,7 @@ never a crash of the grader.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -46,7 +47,9 @@ MS_RELATIME = 1 << 21
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None
+) -> None:
     rc = _libc.mount(
         source.encode() if source else None,
         target.encode(),
@@ -63,10 +66,8 @@ def private_tmp(path: str, size_mb: int = 64) -> None:
     """A fresh, size-capped tmpfs on ``path`` (and /dev/shm) for this child only."""
     _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=700")
     if os.path.isdir("/dev/shm"):
-        try:
+        with contextlib.suppress(OSError):
             _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
-        except OSError:
-            pass
 
 
 def hide(path: str) -> None:

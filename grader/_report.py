@@ -88,7 +88,9 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def print_exercise(r: ExerciseResult, *, verbose: bool = False, stream: TextIO | None = None) -> None:
+def print_exercise(
+    r: ExerciseResult, *, verbose: bool = False, stream: TextIO | None = None
+) -> None:
     from rich.markup import escape
 
     con = _console(stream)
@@ -115,7 +117,9 @@ def print_exercise(r: ExerciseResult, *, verbose: bool = False, stream: TextIO |
     for note in r.notes:
         con.print(f"  [yellow]note:[/] {escape(note)}")
     colour = "green" if r.passed else "red"
-    con.print(f"  [bold {colour}]score {_fmt(r.score)}/{_fmt(r.max_score)}[/]  [dim]{r.wall_s:.2f} s[/]")
+    con.print(
+        f"  [bold {colour}]score {_fmt(r.score)}/{_fmt(r.max_score)}[/]  [dim]{r.wall_s:.2f} s[/]"
+    )
     if (verbose or r.status is Status.ERROR) and r.output_tail.strip():
         con.print("  [dim]output of the grading process (tail):[/]")
         for line in r.output_tail.splitlines()[-40:]:

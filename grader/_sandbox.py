@@ -12,6 +12,7 @@ staging folder and the cgroup are removed and a :class:`RunOutcome` returned.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -56,7 +57,7 @@ class Limits:
     nofile: int = 256
     nproc: int = 256
     output_cap: int = 64 << 10
-    check_timeout_s: float = 20.0
+    check_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,8 @@ def _remove_cgroup(path: Path) -> None:
         except OSError:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
         try:
             path.rmdir()
             return
@@ -310,7 +309,9 @@ def _child_env(result_fd: int) -> dict[str, str]:
     return env
 
 
-def _supervise(cmd: list[str], staging: Path, limits: Limits, mode: str, started: float) -> RunOutcome:
+def _supervise(
+    cmd: list[str], staging: Path, limits: Limits, mode: str, started: float
+) -> RunOutcome:
     key = _channel.new_key()
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
@@ -350,10 +351,8 @@ def _supervise(cmd: list[str], staging: Path, limits: Limits, mode: str, started
         results.join(timeout=5)
         drain.join(timeout=5)
         for fd in (r_res, r_out):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
     messages = results.messages
     collected = next((m for m in messages if m.get("type") == "collected"), None)
     checks = tuple(m for m in messages if m.get("type") == "check")
@@ -375,7 +374,5 @@ def _supervise(cmd: list[str], staging: Path, limits: Limits, mode: str, started
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass

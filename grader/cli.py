@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--course", type=Path, help="the course folder (default: found from here)")
     common.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default text)"
@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--check", dest="only", help="run only checks whose name matches (pytest -k)")
     every = sub.add_parser("all", parents=[common], help="grade every exercise")
     every.add_argument("--reference", action="store_true", help="grade the bundled references")
-    every.add_argument("--jobs", type=int, default=0, help="exercises graded at once (default: cores)")
+    every.add_argument(
+        "--jobs", type=int, default=0, help="exercises graded at once (default: cores)"
+    )
     return p
 
 
@@ -119,6 +121,7 @@ def _cmd_all(args: argparse.Namespace) -> int:
     from ._grading import grade_many, python_version
 
     cat = _catalog(args.course)
+    cat.check_whole()
     jobs = []
     for ex in cat.exercises:
         target = _target(ex, args)
@@ -153,6 +156,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from . import _report
 
     cat = _catalog(args.course)
+    cat.check_whole()
     if args.format == "json":
         doc = {
             "schema_version": _report.SCHEMA_VERSION,

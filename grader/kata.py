@@ -20,6 +20,7 @@ import pytest
 
 from .plugin._probes import ProbeRecord, Probes
 from .plugin._state import current_check
+from .plugin.errors import KataFailure
 
 __all__ = [
     "KataFailure",
@@ -47,11 +48,9 @@ T_HIGH = 0.01
 EXACT = 1e-5
 
 
-class KataFailure(AssertionError):
-    """A check failed; the message is written for the learner."""
-
-
-def check(name: str, *, group: str, weight: float = 1.0, hint: int | None = None) -> Callable[[F], F]:
+def check(
+    name: str, *, group: str, weight: float = 1.0, hint: int | None = None
+) -> Callable[[F], F]:
     """Declare a test as a graded check.
 
     ``group`` is ``behaviour``, ``timing`` or ``cancellation``; ``weight`` its
@@ -157,7 +156,9 @@ def expect_time(
     ``too_fast`` replaces ``hint`` when it took less than expected.
     """
     took = now() - start
-    low, high = (expected - EXACT, expected + EXACT) if exact else (expected - T_LOW, expected + T_HIGH)
+    low, high = (
+        (expected - EXACT, expected + EXACT) if exact else (expected - T_LOW, expected + T_HIGH)
+    )
     if not low <= took <= high:
         why = too_fast if (took < low and too_fast) else hint
         tail = f": {why}" if why else ""

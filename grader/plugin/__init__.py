@@ -36,7 +36,7 @@ __all__ = ["Probes"]
 
 _KEY = pytest.StashKey[CheckState]()
 _PHASES = pytest.StashKey[dict[str, Any]]()
-_writer: list[Any] = []  # [fd, key]
+_writer: list[Any] = []  # [fd, key, pid]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,7 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _send(payload: dict[str, Any]) -> None:
     if not _writer:
         return
-    fd, key = _writer
+    fd, key, pid = _writer
+    if os.getpid() != pid:
+        return  # a process the submission forked speaks for nobody
     data = _channel.encode(key, payload)
     while data:
         data = data[os.write(fd, data) :]
@@ -74,7 +76,9 @@ class _Policy(asyncio.DefaultEventLoopPolicy):
         if state is None or state.realtime:
             loop = asyncio.SelectorEventLoop()
         else:
-            loop = VirtualLoop(session().monitor, horizon=state.horizon, describe_tasks=describe_tasks)
+            loop = VirtualLoop(
+                session().monitor, horizon=state.horizon, describe_tasks=describe_tasks
+            )
         loop.set_exception_handler(_exception_handler)
         if state is not None:
             state.loop = loop
@@ -93,7 +97,7 @@ def _patch_sleep(monitor: Monitor) -> None:
         real_sleep(seconds)
 
     sleep.__doc__ = real_sleep.__doc__
-    time.sleep = sleep
+    time.sleep = sleep  # type: ignore[assignment]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,7 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
         fd = os.dup(int(fd_env))
         os.set_inheritable(fd, False)
         os.close(int(fd_env))
-        _writer[:] = [fd, key]
+        _writer[:] = [fd, key, os.getpid()]
     monitor = Monitor()
     install(
         SessionState(
@@ -131,6 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     )
     monitor.submission_file = cfg["submission"]
+    monitor.display_name = cfg["display_name"]
     monitor.start_watchdog()
     _patch_sleep(monitor)
     _compat.apply()
@@ -176,7 +181,9 @@ def _state_getter(item: pytest.Item) -> Any:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, Any, Any]:
     leak_at = item.get_closest_marker("leak_gate_at")
     horizon = item.get_closest_marker("horizon")
     state = CheckState(
@@ -189,6 +196,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     item.stash[_KEY] = state
     item.stash[_PHASES] = {}
     session().check = state
+    session().monitor.abandon()
     try:
         return (yield)
     finally:
@@ -197,12 +205,30 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    # KeyboardInterrupt and SystemExit escape the event loop itself (Task.__step
+    # re-raises them); left alone they would end the whole session.
+    try:
+        return (yield)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        session().monitor.abandon()
+        raise AssertionError(
+            f"your code raised {type(exc).__name__} inside the event loop; it stops the whole "
+            "program and must not be used for control flow"
+        ) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
     report = yield
     if call.excinfo is not None and not report.skipped:
         item.stash[_PHASES].setdefault("error", (call.when, call.excinfo))
     if report.skipped:
-        item.stash[_PHASES]["skipped"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+        item.stash[_PHASES]["skipped"] = (
+            str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+        )
     return report
 
 
@@ -223,18 +249,23 @@ def _explain(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, AssertionError) and text:
         return text.split("\nassert ")[0], None
     if "Timeout" in type(exc).__name__ or text.startswith("Timeout"):
-        loc = session().monitor.last_seen()
-        where = f" (last seen running {loc.replace(session().submission_path, session().display_name)})" if loc else ""
+        loc = session().monitor.display(session().monitor.last_seen())
+        seen = f" (last seen running {loc})" if loc else ""
         return (
             "this check did not finish within its real-time limit: an infinite loop, or "
-            f"code that never gives control back to the event loop{where}",
+            f"code that never gives control back to the event loop{seen}",
             None,
         )
     where = _where(exc.__traceback__)
     at = f" at {where}" if where else ""
     if isinstance(exc, AssertionError):
         return f"a check assertion failed{at}: {exc!r}", where
-    return f"your code raised {type(exc).__name__}: {text}{at}" if text else f"your code raised {type(exc).__name__}{at}", where
+    return (
+        f"your code raised {type(exc).__name__}: {text}{at}"
+        if text
+        else f"your code raised {type(exc).__name__}{at}",
+        where,
+    )
 
 
 def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +285,8 @@ def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> di
         return base | {
             "status": "failed",
             "gate": None,
-            "message": f"not implemented yet (NotImplementedError raised at {state.not_implemented})",
+            "message": "not implemented yet "
+            f"(NotImplementedError raised at {state.not_implemented})",
         }
     error = phases.get("error")
     if error is None:

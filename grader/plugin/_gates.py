@@ -16,6 +16,7 @@ cancellation groups.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import warnings
@@ -24,6 +25,7 @@ from typing import Any
 
 from ._clock import task_location
 from ._state import CheckState, session
+from .errors import KataFailure
 
 __all__ = ["GateFailure", "describe_tasks", "guarded"]
 
@@ -37,6 +39,10 @@ class GateFailure(AssertionError):
     def __init__(self, gate: str, message: str) -> None:
         super().__init__(message)
         self.gate = gate
+
+
+class _Escaped(AssertionError):
+    """KeyboardInterrupt or SystemExit came out of the submission."""
 
 
 def describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
@@ -64,8 +70,8 @@ async def _settle(loop: asyncio.AbstractEventLoop, until: float | None) -> None:
     if until is not None and loop.time() < until:
         await asyncio.sleep(until - loop.time())
     for _ in range(1000):
-        ready = getattr(loop, "_ready", ())
-        scheduled = getattr(loop, "_scheduled", ())
+        ready: Any = getattr(loop, "_ready", ())
+        scheduled: Any = getattr(loop, "_scheduled", ())
         due = bool(scheduled) and scheduled[0].when() <= loop.time()
         if not ready and not due:
             return
@@ -155,16 +161,14 @@ def guarded(
             try:
                 await test(*args, **kwargs)
             except (KeyboardInterrupt, SystemExit) as exc:
-                body_error = AssertionError(
-                    f"your code raised {type(exc).__name__} inside the event loop; "
-                    "these stop the whole program and must not be used for control flow"
+                body_error = _Escaped(
+                    f"your code raised {type(exc).__name__} inside the event loop; it stops "
+                    "the whole program and must not be used for control flow"
                 )
             except BaseException as exc:
                 body_error = exc
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await _settle(loop, state.leak_gate_at)
-            except asyncio.CancelledError:
-                pass
             monitor.enabled = False
             state.blocking = monitor.events[first_event:]
             problems = _leak_problems(state, me)
@@ -177,9 +181,12 @@ def guarded(
         for t in asyncio.all_tasks(loop):
             if t is not me and not t.done():
                 t.cancel()
+        # The leak gate judges code that finished its call; after a deadlock, a
+        # busy-wait or a crash, pending tasks are the symptom, not a second fault.
+        judged = body_error is None or type(body_error) in (AssertionError, KataFailure)
         if state.blocking:
             state.gate, state.gate_message = "blocking", _blocking_message(state)
-        elif problems:
+        elif problems and judged:
             state.gate = "leak"
             state.gate_message = "leak gate: " + "; ".join(dict.fromkeys(problems))
         if body_error is not None:

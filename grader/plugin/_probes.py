@@ -109,7 +109,9 @@ class Probes:
 
         return run
 
-    def jobs(self, delays: list[float], *, prefix: str = "job") -> list[Callable[[], Awaitable[Any]]]:
+    def jobs(
+        self, delays: list[float], *, prefix: str = "job"
+    ) -> list[Callable[[], Awaitable[Any]]]:
         """One factory per delay, named ``<prefix>0``, ``<prefix>1``, ..."""
         return [self.job(d, name=f"{prefix}{i}") for i, d in enumerate(delays)]
 

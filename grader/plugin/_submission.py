@@ -16,6 +16,8 @@ import sys
 import traceback
 from types import ModuleType
 
+from _pytest.outcomes import Failed
+
 from ._state import session
 
 __all__ = ["SubmissionError", "load_submission"]
@@ -26,7 +28,7 @@ class SubmissionError(Exception):
 
 
 def _tracking_not_implemented() -> type[NotImplementedError]:
-    class NotImplementedError(builtins_nie):  # type: ignore[valid-type,misc]
+    class NotImplementedError(builtins_nie):
         def __init__(self, *args: object) -> None:
             super().__init__(*args)
             state = session().check
@@ -38,6 +40,9 @@ def _tracking_not_implemented() -> type[NotImplementedError]:
 
 
 builtins_nie = NotImplementedError
+# Set once an import hit the check's time limit: later checks fail at once
+# instead of each waiting for the limit again.
+_IMPORT_HUNG: list[str] = []
 
 
 def _describe_kind(sig: str) -> str:
@@ -133,6 +138,8 @@ def load_submission() -> ModuleType:
     Raises :class:`SubmissionError` with a learner-facing message for a syntax
     error, an exception or exit during import, or a missing public name.
     """
+    if _IMPORT_HUNG:
+        raise SubmissionError(_IMPORT_HUNG[0])
     state = session()
     path = state.submission_path
     shown = state.display_name
@@ -145,6 +152,19 @@ def load_submission() -> ModuleType:
     sys.modules["submission"] = module
     try:
         spec.loader.exec_module(module)
+    except Failed as exc:
+        if "Timeout" not in str(exc):
+            raise
+        where = ""
+        for fs in reversed(traceback.extract_tb(exc.__traceback__)):
+            if fs.filename == path:
+                where = f" (it was running line {fs.lineno}: {fs.line})"
+                break
+        _IMPORT_HUNG.append(
+            f"importing {shown} never finished{where}: module-level code must only define "
+            "things, not loop forever or wait"
+        )
+        raise SubmissionError(_IMPORT_HUNG[0]) from None
     except SyntaxError as exc:
         caret = ""
         if exc.text:
