@@ -35,9 +35,12 @@ def _stopped_reason(run: RunOutcome, wall_limit: float) -> str:
     code = run.exit_code
     if code is not None and code < 0:
         sig = -code
-        what = {9: "SIGKILL (memory or process limit?)", 24: "SIGXCPU (CPU limit)"}.get(
-            sig, f"signal {sig}"
-        )
+        what = {
+            6: "SIGABRT: it crashed",
+            9: "SIGKILL (memory or process limit?)",
+            11: "SIGSEGV: it crashed",
+            24: "SIGXCPU: it used up its CPU time",
+        }.get(sig, f"signal {sig}")
         return f"the grading process was killed by {what} before this check finished"
     return (
         f"the grading process ended (exit code {code}) before this check finished: "
@@ -89,6 +92,8 @@ def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
                 gate=Gate(str(gate)) if gate in ("blocking", "leak") else None,
                 location=str(r["location"]) if r.get("location") else None,
                 hint=hint,
+                sim_s=float(r.get("sim_s") or 0.0),  # type: ignore[arg-type]
+                wall_s=float(r.get("wall_s") or 0.0),  # type: ignore[arg-type]
             )
         )
     return outcomes

@@ -68,6 +68,8 @@ class CheckOutcome:
     gate: Gate | None = None
     location: str | None = None
     hint: str | None = None
+    sim_s: float = 0.0
+    wall_s: float = 0.0
 
 
 @dataclass(frozen=True)

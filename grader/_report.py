@@ -30,6 +30,8 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
         "location": c.outcome.location,
         "hint": c.outcome.hint,
         "nodeid": c.outcome.nodeid,
+        "loop_s": round(c.outcome.sim_s, 6),
+        "wall_s": round(c.outcome.wall_s, 6),
     }
 
 

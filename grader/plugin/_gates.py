@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import time
 import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -69,6 +70,9 @@ async def _settle(loop: asyncio.AbstractEventLoop, until: float | None) -> None:
     """Run the loop until nothing more is ready at this instant (or until ``until``)."""
     if until is not None and loop.time() < until:
         await asyncio.sleep(until - loop.time())
+    # Always yield once: the callback that ran the body must end before the
+    # blocking gate reads what the monitor measured of it.
+    await asyncio.sleep(0)
     for _ in range(1000):
         ready: Any = getattr(loop, "_ready", ())
         scheduled: Any = getattr(loop, "_scheduled", ())
@@ -134,9 +138,12 @@ def _blocking_message(state: CheckState) -> str:
             f"blocking call: {ev.what} was called on the event loop's thread{where}. "
             "It freezes every other task; use `await asyncio.sleep(...)` instead"
         )
+    if ev.what == "a CPU-bound stretch":
+        held = f"computed for {ev.cpu_s * 1000:.0f} ms of CPU time without awaiting"
+    else:
+        held = f"held the event loop's thread for {ev.wall_s * 1000:.0f} ms ({ev.what})"
     return (
-        f"blocking call: one step of your code held the event loop's thread for "
-        f"{ev.wall_s * 1000:.0f} ms of real time ({ev.what}){where}. Nothing else can run "
+        f"blocking call: one step of your code {held}{where}. Nothing else can run "
         "meanwhile; await instead of blocking, or move the work to a thread with "
         "`await asyncio.to_thread(...)`"
     )
@@ -156,6 +163,7 @@ def guarded(
         monitor.enabled = not (state.realtime or state.allow_blocking)
         first_event = len(monitor.events)
         body_error: BaseException | None = None
+        sim0, wall0 = loop.time(), time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -167,6 +175,7 @@ def guarded(
                 )
             except BaseException as exc:
                 body_error = exc
+            state.sim_s, state.wall_s = loop.time() - sim0, time.perf_counter() - wall0
             with contextlib.suppress(asyncio.CancelledError):
                 await _settle(loop, state.leak_gate_at)
             monitor.enabled = False
@@ -189,6 +198,10 @@ def guarded(
         elif problems and judged:
             state.gate = "leak"
             state.gate_message = "leak gate: " + "; ".join(dict.fromkeys(problems))
+        if state.not_implemented is not None and body_error is None:
+            raise KataFailure(
+                f"not implemented yet (NotImplementedError at {state.not_implemented})"
+            )
         if body_error is not None:
             raise body_error
         if state.gate is not None and state.gate_message is not None:

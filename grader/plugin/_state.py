@@ -35,6 +35,8 @@ class CheckState:
     gate: str | None = None
     gate_message: str | None = None
     notes: list[str] = field(default_factory=list)
+    sim_s: float = 0.0  # loop time the check's body covered
+    wall_s: float = 0.0  # real time the check's body took
 
 
 @dataclass

@@ -223,3 +223,34 @@ async def test_caller_cancel(submission, probes):
         f"and cancelled then; in flight: {in_flight}, cancelled: {cancelled}",
     )
 
+
+
+@kata.check("no slot sits idle while jobs wait (20 seeded scenarios)", group="timing", hint=3)
+async def test_slots_never_idle_while_jobs_wait(submission, probes):
+    import random
+
+    rng = random.Random(5)
+    for scenario in range(20):
+        n = rng.randint(4, 12)
+        limit = rng.randint(1, 4)
+        delays = [rng.randint(1, 12) / 4 for _ in range(n)]
+        runs = kata.Probes()
+        await submission.bounded_gather(runs.jobs(delays, prefix=f"s{scenario}-"), limit)
+        instants = sorted({t for t, _, _ in runs.events})
+        for t in instants:
+            started = sum(1 for u, kind, _ in runs.events if kind == "start" and u <= t)
+            finished = sum(1 for u, kind, _ in runs.events if kind == "finally" and u <= t)
+            running = started - finished
+            waiting = n - started
+            want = min(limit, running + waiting)
+            kata.expect(
+                running == want,
+                f"scenario {scenario} (seed 5): {CALL}(jobs of {delays} s, limit={limit}) had "
+                f"{running} job(s) running at t={t:g} s while {waiting} waited; with "
+                f"limit={limit} it should run {want}: "
+                + (
+                    "a freed slot must go to a waiting job at once, not after a batch ends"
+                    if running < want
+                    else "the limit was exceeded"
+                ),
+            )

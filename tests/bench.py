@@ -1,0 +1,87 @@
+"""Speed figures for `nox -s bench` (printed, never asserted).
+
+- median wall time of `grade exercise 05 --reference` (a cold CLI run, 7 runs);
+- wall time of `grade all --reference` (3 runs, median);
+- loop seconds checked per wall second: for exercise 05's timing checks and for
+  every virtual-clock check of the course (loop time a check covered divided by
+  the real time its body took).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", *args, "--format", "json"],
+        cwd=COURSE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    return wall, json.loads(proc.stdout)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
+    singles = [run("exercise", "05", "--reference")[0] for _ in range(7)]
+    print(
+        f"grade exercise 05 --reference: median {statistics.median(singles):.3f} s "
+        f"(min {min(singles):.3f}, max {max(singles):.3f}, 7 runs)"
+    )
+    _, one = run("exercise", "05", "--reference")
+    timing = [c for c in one["checks"] if c["group"] == "timing"]
+    sim = sum(c["loop_s"] for c in timing)
+    wall = sum(c["wall_s"] for c in timing)
+    print(
+        f"exercise 05 timing checks: {sim:.1f} loop s in {wall:.4f} wall s "
+        f"({sim / wall:,.0f} loop s per wall s)"
+    )
+    courses = [run("all", "--reference") for _ in range(3)]
+    walls = [w for w, _ in courses]
+    report = courses[0][1]
+    print(
+        f"grade all --reference: median {statistics.median(walls):.2f} s "
+        f"({len(report['exercises'])} exercises, score {report['score']}/{report['max_score']})"
+    )
+    sims = walls_body = 0.0
+    for ex in report["exercises"]:
+        sims_ex = sum(c["loop_s"] for c in ex["checks"])
+        body_ex = sum(c["wall_s"] for c in ex["checks"])
+        sims += sims_ex
+        walls_body += body_ex
+        print(
+            f"  {ex['exercise']:02d} {ex['slug']:<28} {ex['wall_s']:.2f} s wall, "
+            f"{sims_ex:7.1f} loop s covered by its checks"
+        )
+    if walls_body:
+        print(
+            f"whole course: {sims:.1f} loop s in {walls_body:.3f} s of check bodies "
+            f"({sims / walls_body:,.0f} loop s per wall s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The CLI contract, through the real command: arguments, exit codes, JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Course
+
+CHECK_FIELDS = {"name", "group", "points", "max_points", "status", "message"}
+EXERCISE_FIELDS = {
+    "schema_version",
+    "exercise",
+    "slug",
+    "title",
+    "status",
+    "score",
+    "max_score",
+    "passed",
+    "python",
+    "wall_s",
+    "reason",
+    "checks",
+}
+
+
+def test_reference_full_marks_exit_0_and_json_shape(course: Course) -> None:
+    code, doc = course.grade_json("exercise", "1", "--reference")
+    assert code == 0
+    assert EXERCISE_FIELDS <= doc.keys()
+    assert doc["schema_version"] == 1 and doc["exercise"] == 1 and doc["slug"] == "01_tiny"
+    assert doc["status"] == "passed" and doc["passed"] is True
+    assert doc["score"] == doc["max_score"] == 20
+    assert [c["group"] for c in doc["checks"]] == ["behaviour", "timing", "cancellation"]
+    for check in doc["checks"]:
+        assert CHECK_FIELDS <= check.keys()
+        assert check["status"] == "passed"
+
+
+def test_number_forms_all_resolve(course: Course) -> None:
+    for key in ("1", "01", "01_tiny", "tiny"):
+        code, doc = course.grade_json("exercise", key, "--reference")
+        assert code == 0 and doc["slug"] == "01_tiny"
+
+
+def test_stub_scores_zero_exit_1_not_implemented(course: Course) -> None:
+    code, doc = course.grade_json("exercise", "01")
+    assert code == 1 and doc["score"] == 0 and doc["status"] == "failed"
+    assert all("not implemented yet" in c["message"] for c in doc["checks"])
+
+
+def test_file_option_and_text_report(course: Course) -> None:
+    path = course.write(
+        "slow.py",
+        "import asyncio\nasync def double(x):\n    await asyncio.sleep(2)\n    return 2 * x\n",
+    )
+    code, out, _ = course.grade("exercise", "1", "--file", str(path))
+    assert code == 1
+    assert "double(1) took 2.0 s of loop time; it should take 1.0 s" in out
+    assert "hint 2: sleep first" in out
+
+
+def test_usage_errors_exit_2_with_one_line(course: Course) -> None:
+    for args in (
+        ("exercise", "9"),
+        ("exercise", "1", "--file", "nowhere.py"),
+        ("exercise", "1", "--bogus"),
+        ("frobnicate",),
+        (),
+        ("exercise", "1", "--format", "xml"),
+    ):
+        code, out, err = course.grade(*args)
+        assert code == 2, (args, out, err)
+        assert out == ""
+        assert len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err
+
+
+def test_broken_toml_is_a_configuration_error(course: Course) -> None:
+    (course.root / "exercises" / "01_tiny" / "exercise.toml").write_text('title = "x"\n')
+    code, out, err = course.grade("exercise", "1")
+    assert code == 2 and out == ""
+    assert "exercise.toml: key 'difficulty' is missing" in err
+
+
+def test_exercise_needing_newer_python_is_skipped(course: Course) -> None:
+    toml = course.root / "exercises" / "01_tiny" / "exercise.toml"
+    toml.write_text(toml.read_text().replace("wall_limit", 'python_requires = "3.99"\nwall_limit'))
+    code, doc = course.grade_json("exercise", "1")
+    assert code == 0
+    assert doc["status"] == "skipped" and doc["passed"] is True
+    assert doc["score"] == doc["max_score"] == 0
+    assert "needs Python 3.99+" in doc["reason"]
+    code, doc = course.grade_json("all", "--reference")
+    assert code == 0 and doc["passed"] is True and doc["max_score"] == 0
+
+
+def test_all_prints_one_json_document(course: Course) -> None:
+    code, out, _ = course.grade("all", "--reference", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert {"schema_version", "score", "max_score", "passed", "python", "exercises"} <= doc.keys()
+    assert doc["score"] == doc["max_score"] == 20
+    assert len(doc["exercises"]) == 1
+
+
+def test_list_text_and_json(course: Course) -> None:
+    code, out, _ = course.grade("list")
+    assert code == 0 and "Tiny" in out
+    code, out, _ = course.grade("list", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["exercises"][0]["slug"] == "01_tiny"
+
+
+def test_course_option_from_elsewhere(course: Course, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "exercise",
+            "1",
+            "--reference",
+            "--course",
+            str(course.root),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr

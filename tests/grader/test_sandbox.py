@@ -1,0 +1,132 @@
+"""The sandbox against submissions that hang, crash, exit, flood, forge or plant files.
+
+Each is graded through the real CLI on a tiny course with a short wall limit;
+each must end with a failing verdict and a clear reason, within the limit,
+leaving the course untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_course
+
+from grader._sandbox import isolation_mode
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+@pytest.fixture
+def short(tmp_path: Path):
+    return make_course(tmp_path / "course", wall=8)
+
+
+def grade(course, source: str):
+    path = course.root.parent / "submission.py"
+    path.write_text(source)
+    before = _snapshot(course.root)
+    t0 = time.perf_counter()
+    code, doc = course.grade_json("exercise", "1", "--file", str(path))
+    wall = time.perf_counter() - t0
+    assert _snapshot(course.root) == before, "the submission changed the course"
+    assert code == 1 and doc["score"] == 0
+    return doc, wall, " ".join(c["message"] for c in doc["checks"])
+
+
+def test_hanging_submission_is_stopped_within_the_wall_limit(short) -> None:
+    doc, wall, messages = grade(short, "async def double(x):\n    while True:\n        pass\n")
+    assert wall < 8 + 10
+    assert (
+        "wall limit of 8 s" in messages or "did not finish within its real-time limit" in messages
+    )
+
+
+def test_crashing_submission(short) -> None:
+    doc, _, messages = grade(short, "import os\nasync def double(x):\n    os.abort()\n")
+    assert (
+        "killed by SIGABRT: it crashed" in messages or "killed by SIGSEGV: it crashed" in messages
+    )
+
+
+def test_exiting_submission(short) -> None:
+    doc, _, messages = grade(short, "import os\nos._exit(0)\n")
+    assert "ended (exit code 0) before this check finished" in messages
+
+
+def test_flooding_submission_output_is_capped(short) -> None:
+    source = "import sys\nasync def double(x):\n    for _ in range(200000):\n        print('x' * 1000)\n    return 0\n"
+    doc, wall, messages = grade(short, source)
+    assert wall < 8 + 10
+    assert len(str(doc)) < 1 << 20
+
+
+def test_planted_conftest_ini_and_fake_summary_change_nothing(short) -> None:
+    source = """
+import pathlib
+here = pathlib.Path(__file__).parent
+(here / "conftest.py").write_text(
+    "import pytest\\n"
+    "@pytest.hookimpl(hookwrapper=True)\\n"
+    "def pytest_runtest_makereport(item, call):\\n"
+    "    out = yield\\n"
+    "    out.get_result().outcome = 'passed'\\n"
+)
+(here / "pytest.ini").write_text("[pytest]\\naddopts = -p no:grader.plugin\\n")
+print("===== 3 passed in 0.01s =====")
+print('{"schema_version": 1, "score": 20, "max_score": 20, "passed": true}')
+
+async def double(x):
+    return 0
+"""
+    doc, _, messages = grade(short, source)
+    assert "double(2) returned 0; expected 4" in messages
+
+
+def test_forged_result_lines_are_ignored_and_reported(short) -> None:
+    source = """
+import os
+for fd in range(3, 64):
+    try:
+        os.write(fd, b'0000 {"type": "check", "nodeid": "x", "status": "passed"}\\n')
+    except OSError:
+        pass
+
+async def double(x):
+    return 0
+"""
+    doc, _, _ = grade(short, source)
+    assert any("cannot be forged" in n for n in doc["notes"])
+
+
+@pytest.mark.skipif(isolation_mode() != "namespaces", reason="needs Linux namespaces")
+def test_hidden_files_and_network_are_out_of_reach(short) -> None:
+    source = """
+import os, socket
+seen = []
+for path in ("solutions", "tests"):
+    try:
+        seen += os.listdir(os.path.join(%r, path))
+    except OSError:
+        pass
+try:
+    socket.create_connection(("192.0.2.1", 80), timeout=0.5)
+    net = "reached"
+except OSError:
+    net = "blocked"
+lo = socket.socket()
+lo.bind(("127.0.0.1", 0))
+lo.listen()
+client = socket.create_connection(lo.getsockname())
+raise RuntimeError(f"seen={seen} net={net} loopback=ok")
+""" % str(short.root)
+    doc, _, messages = grade(short, source)
+    assert "seen=[] net=blocked loopback=ok" in messages
