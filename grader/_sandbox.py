@@ -78,7 +78,12 @@ class RunOutcome:
 
 @functools.cache
 def isolation_mode() -> str:
-    """``namespaces`` where this Linux lets us create them, else ``process``."""
+    """``namespaces`` where this Linux lets us create them, else ``process``.
+
+    ``GRADE_SANDBOX=process`` forces the weaker mode (to test it on Linux).
+    """
+    if os.environ.get("GRADE_SANDBOX") == "process":
+        return "process"
     if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
         return "process"
     try:
@@ -250,7 +255,7 @@ def run_suite(
         shutil.copyfile(exercise.suite, staging / "suite" / exercise.suite.name)
         (staging / "pytest.ini").write_text(_INI.format(timeout=limits.check_timeout_s))
         nproc = 0
-        if mode == "namespaces" and os.geteuid() == 0:
+        if os.name == "posix" and os.geteuid() == 0:
             cgroup = _pids_cgroup(limits.nproc)
         elif os.name == "posix" and os.geteuid() != 0:
             nproc = _user_task_count() + limits.nproc

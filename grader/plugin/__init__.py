@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from .. import _channel
-from . import _compat
+from . import _compat, _netguard
 from ._clock import BusyWait, Deadlock, Monitor, VirtualLoop
 from ._gates import GateFailure, describe_tasks, guarded
 from ._probes import Probes
@@ -142,6 +142,8 @@ def pytest_configure(config: pytest.Config) -> None:
     monitor.start_watchdog()
     _patch_sleep(monitor)
     _compat.apply()
+    if not cfg.get("isolate", False):
+        _netguard.install()
     asyncio.set_event_loop_policy(_Policy())
     logging.getLogger("asyncio").addHandler(_LoopErrors())
     logging.getLogger("asyncio").propagate = False

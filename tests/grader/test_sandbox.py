@@ -130,3 +130,23 @@ raise RuntimeError(f"seen={seen} net={net} loopback=ok")
 """ % str(short.root)
     doc, _, messages = grade(short, source)
     assert "seen=[] net=blocked loopback=ok" in messages
+
+
+def test_process_mode_still_blocks_the_network_and_limits(short, monkeypatch) -> None:
+    # The weaker sandbox (macOS, or Linux without namespaces): no namespace,
+    # but the network is blocked in-process and the hang is still killed.
+    monkeypatch.setenv("GRADE_SANDBOX", "process")
+    source = """
+import socket
+try:
+    socket.create_connection(("192.0.2.1", 80), timeout=0.5)
+    net = "reached"
+except PermissionError:
+    net = "blocked"
+async def double(x):
+    raise RuntimeError(f"net={net}")
+"""
+    doc, _, messages = grade(short, source)
+    assert "net=blocked" in messages
+    doc, wall, messages = grade(short, "async def double(x):\n    while True:\n        pass\n")
+    assert wall < 8 + 10
