@@ -16,12 +16,11 @@ __all__ = ["install"]
 
 
 def _loopback(address: Any) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    elif isinstance(address, str | bytes):
+    if isinstance(address, str | bytes):
         return True  # AF_UNIX paths stay local
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
+    host = str(address[0])
     if host in ("localhost", ""):
         return True
     try:
