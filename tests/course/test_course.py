@@ -40,9 +40,12 @@ def grade(ex_code: str, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 def _failing(report: dict[str, Any]) -> str:
-    return "\n".join(
-        f"- {c['name']}: {c['message']}" for c in report["checks"] if c["status"] != "passed"
-    ) or f"(no failing check; reason: {report.get('reason')})"
+    return (
+        "\n".join(
+            f"- {c['name']}: {c['message']}" for c in report["checks"] if c["status"] != "passed"
+        )
+        or f"(no failing check; reason: {report.get('reason')})"
+    )
 
 
 def _targets(path: Path) -> list[str]:

@@ -47,9 +47,7 @@ async def test_peak_is_exactly_limit(submission, probes):
 async def test_two_calls_each_get_their_own_limit(submission, probes):
     first = probes.jobs([1.0] * 4, prefix="a")
     second = probes.jobs([1.0] * 4, prefix="b")
-    await asyncio.gather(
-        submission.bounded_gather(first, 2), submission.bounded_gather(second, 2)
-    )
+    await asyncio.gather(submission.bounded_gather(first, 2), submission.bounded_gather(second, 2))
     kata.expect(
         probes.peak == 4,
         f"two concurrent calls of {CALL}(4 jobs, limit=2) ran at most {probes.peak} jobs at "
@@ -140,7 +138,9 @@ async def test_return_exceptions_frees_slot(submission, probes):
     )
 
 
-@kata.check("the first failure cancels the rest and is re-raised at once", group="cancellation", hint=5)
+@kata.check(
+    "the first failure cancels the rest and is re-raised at once", group="cancellation", hint=5
+)
 async def test_failure_cancels_the_rest(submission, probes):
     boom = ValueError("job0 failed")
     factories = [
@@ -189,7 +189,9 @@ async def test_failure_cancels_the_rest(submission, probes):
     )
 
 
-@kata.check("cancelling the caller cancels running jobs and starts no more", group="cancellation", hint=2)
+@kata.check(
+    "cancelling the caller cancels running jobs and starts no more", group="cancellation", hint=2
+)
 async def test_caller_cancel(submission, probes):
     t0 = kata.now()
     call = asyncio.ensure_future(submission.bounded_gather(_jobs(probes, [1.0] * 10), 3))
@@ -207,7 +209,9 @@ async def test_caller_cancel(submission, probes):
     cancelled_at = kata.now()
     kata.expect_time(t0, 1.5, what=f"{CALL} finishing its cancellation", exact=True)
     await asyncio.sleep(5)
-    running = [r.name for r in probes.records if r.finally_at is None or r.finally_at > cancelled_at]
+    running = [
+        r.name for r in probes.records if r.finally_at is None or r.finally_at > cancelled_at
+    ]
     kata.expect(
         not running,
         f"after the caller was cancelled at t=1.5 s, jobs {running} were still running or "
@@ -222,7 +226,6 @@ async def test_caller_cancel(submission, probes):
         f"with limit=3, three jobs started at t=1.0 s should have been in flight at t=1.5 s "
         f"and cancelled then; in flight: {in_flight}, cancelled: {cancelled}",
     )
-
 
 
 @kata.check("no slot sits idle while jobs wait (20 seeded scenarios)", group="timing", hint=3)
