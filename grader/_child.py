@@ -1,12 +1,15 @@
-"""Entry point of the grading child: ``python -I -B -m grader._child STAGING``.
+"""The grading child: ``python -I -B -m grader._child STAGING``, or :func:`start`
+in a process forked from the warm worker (``grader._zygote``).
 
 Contract: ``STAGING`` holds ``config.json`` (written by ``_sandbox``),
-``work/<submission>``, ``suite/<suite>`` and ``pytest.ini``. The child isolates
-itself (when the parent started it in fresh namespaces), applies resource
-limits, moves into the work folder and runs pytest with the grader's plugin
-and nothing else: no conftest, no ini, no plugin of the submission's side.
-It ends with ``os._exit`` so no atexit hook of the submission runs after the
-verdict. Results leave only through the signed result pipe.
+``work/<submission>``, ``suite/<suite>`` and ``pytest.ini``. The child joins
+its pids cgroup (if any), enters fresh namespaces and becomes PID 1 there
+(Linux; otherwise it goes on in the weaker process mode), isolates its view of
+the filesystem, applies resource limits, moves into the work folder and runs
+pytest with the grader's plugin and nothing else: no conftest, no ini, no
+plugin of the submission's side. It ends with ``os._exit`` so no atexit hook
+of the submission runs after the verdict. Results leave only through the
+signed result pipe.
 """
 
 from __future__ import annotations
@@ -80,10 +83,37 @@ def _isolate(staging: str, cfg: dict[str, object]) -> str:
     return new
 
 
+def _enter(cfg: dict[str, object]) -> None:
+    """Join the pids cgroup, then try the namespaces (falling back to process mode)."""
+    cgroup = cfg.get("cgroup")
+    if isinstance(cgroup, str):
+        try:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w", encoding="ascii") as fh:
+                fh.write("0")
+        except OSError as exc:
+            sys.stderr.write(f"grader sandbox: no process limit ({exc})\n")
+    if not cfg.get("isolate"):
+        return
+    from . import _isolate as iso
+
+    try:
+        iso.enter_namespaces()
+    except OSError as exc:
+        cfg["isolate"] = False
+        sys.stderr.write(f"grader sandbox: no namespaces ({exc}); grading in process mode\n")
+        return
+    iso.become_pid1()
+
+
 def main() -> None:
-    staging = sys.argv[1]
+    start(sys.argv[1])
+
+
+def start(staging: str) -> None:
+    """Grade in this process; never returns."""
     with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
         cfg = json.load(fh)
+    _enter(cfg)
     if cfg.get("isolate"):
         staging = _isolate(staging, cfg)
     _limits(cfg["limits"])

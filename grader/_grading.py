@@ -160,6 +160,11 @@ def grade_exercise(
             f"{run.forged_lines} line(s) written to the grader's result channel by something "
             "other than the grader were ignored: results cannot be forged"
         )
+    if run.isolation == "process":
+        notes.append(
+            "weaker sandbox here (no Linux namespaces): process-group kill, resource limits "
+            "and an in-process network block only"
+        )
     if only is None:
         max_score = float(exercise.points)
     passed = all(r.status in (Status.PASSED, Status.SKIPPED) for r in results)
@@ -172,6 +177,7 @@ def grade_exercise(
         checks=results,
         output_tail=run.output[-4000:],
         notes=tuple(notes),
+        sandbox=run.isolation,
     )
 
 

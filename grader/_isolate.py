@@ -1,9 +1,9 @@
 """Linux isolation steps run inside the grading child, before pytest starts.
 
-The parent starts the child under ``unshare --user --map-root-user --mount
---net --pid --fork --kill-child --mount-proc``: the child is root of fresh
-user, mount, network and PID namespaces. Here it uses that power once, then
-gives it up:
+:func:`enter_namespaces` makes the (single-threaded) child root of fresh user,
+mount, network and PID namespaces, and :func:`become_pid1` forks so the process
+that goes on is PID 1 there (when it ends, the kernel kills everything the
+submission started). The child then uses its power once, and gives it up:
 
 * a private tmpfs over the staging folder (size-capped, so filling the disk
   fails fast) holding the submission and its suite: the only writable place;
@@ -28,10 +28,26 @@ import ctypes
 import ctypes.util
 import fcntl
 import os
+import signal
 import socket
 import struct
 
-__all__ = ["drop_capabilities", "hide", "loopback_up", "private_tmp", "read_only_everything"]
+__all__ = [
+    "become_pid1",
+    "drop_capabilities",
+    "enter_namespaces",
+    "hide",
+    "loopback_up",
+    "private_tmp",
+    "read_only_everything",
+]
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -60,6 +76,56 @@ def _mount(
     if rc != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(text)
+
+
+def enter_namespaces() -> None:
+    """Unshare user, mount, network and PID namespaces; be root in them.
+
+    The caller must be single-threaded. Raises :class:`OSError` where the
+    kernel or the container refuses (the caller then grades without them).
+    """
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    if _libc.unshare(ctypes.c_int(flags)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare: {os.strerror(err)}")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"0 {uid} 1")
+    _write("/proc/self/gid_map", f"0 {gid} 1")
+    # Mounts made from now on stay in this namespace.
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+
+
+def become_pid1() -> None:
+    """Fork; the child returns as PID 1 of the new PID namespace.
+
+    The parent stays behind only to wait and to pass the child's exit status
+    (or death by signal) on to whoever started it.
+    """
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        except OSError:
+            pass  # a container may refuse a fresh /proc; PIDs outside stay unreachable anyway
+        return
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if code >= 0 else 128 - code)
 
 
 def private_tmp(path: str, size_mb: int = 64) -> None:

@@ -111,6 +111,7 @@ class ExerciseResult:
     reason: str | None = None
     output_tail: str = ""
     notes: tuple[str, ...] = field(default=())
+    sandbox: str = ""  # "namespaces" or "process": what the child really ran in
 
     @property
     def passed(self) -> bool:

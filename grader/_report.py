@@ -49,6 +49,7 @@ def _exercise_dict(r: ExerciseResult) -> dict[str, Any]:
         "reason": r.reason,
         "submission": r.submission,
         "notes": list(r.notes),
+        "sandbox": r.sandbox,
         "checks": [_check_json(c) for c in r.checks],
     }
 

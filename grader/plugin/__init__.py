@@ -135,6 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
             exercise=cfg["exercise"],
             api=dict(cfg.get("api", {})),
             monitor=monitor,
+            isolated=bool(cfg.get("isolate", False)),
         )
     )
     monitor.submission_file = cfg["submission"]
@@ -170,7 +171,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         original = item.obj
         if asyncio.iscoroutinefunction(original):
             item.obj = guarded(original, _state_getter(item))
-    _send({"type": "collected", "checks": checks})
+    sandbox = "namespaces" if session().isolated else "process"
+    _send({"type": "collected", "checks": checks, "sandbox": sandbox})
 
 
 def _has_session() -> bool:

@@ -48,6 +48,7 @@ class SessionState:
     exercise: str
     api: dict[str, str]
     monitor: Monitor
+    isolated: bool = False
     check: CheckState | None = None
     tampered: list[str] = field(default_factory=list)
 
