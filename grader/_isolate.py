@@ -110,10 +110,9 @@ def become_pid1() -> None:
     pid = os.fork()
     if pid == 0:
         _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
-        try:
+        # A container may refuse a fresh /proc; PIDs outside stay unreachable anyway.
+        with contextlib.suppress(OSError):
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-        except OSError:
-            pass  # a container may refuse a fresh /proc; PIDs outside stay unreachable anyway
         return
     while True:
         try:
