@@ -8,6 +8,7 @@ course (a suite that does not collect) yields status ``error``.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from ._catalog import Exercise
 from ._model import CheckOutcome, ExerciseResult, Gate, Group, Status
-from ._sandbox import Limits, RunOutcome, run_suite
+from ._sandbox import Limits, RunOutcome, child_env, run_suite
 from ._scoring import score_checks, total
+from ._warm import WarmWorker, warm_supported
 
 __all__ = ["grade_exercise", "grade_many", "python_version"]
 
@@ -107,6 +109,7 @@ def grade_exercise(
     limits: Limits | None = None,
     only: str | None = None,
     shuffle_seed: int | None = None,
+    warm: WarmWorker | None = None,
 ) -> ExerciseResult:
     """Grade ``submission`` as ``exercise``; never raises for the submission's faults."""
     shown = display_name or str(submission)
@@ -138,7 +141,13 @@ def grade_exercise(
             reason=f"{shown} does not exist; create it (the stub is exercises/{exercise.slug}/)",
         )
     run = run_suite(
-        exercise, submission, shown, limits=limits, only=only, shuffle_seed=shuffle_seed
+        exercise,
+        submission,
+        shown,
+        limits=limits,
+        only=only,
+        shuffle_seed=shuffle_seed,
+        warm=warm,
     )
     wall = time.perf_counter() - started
     if run.collected is None:
@@ -187,15 +196,27 @@ def grade_many(
     workers: int = 1,
     on_done: Callable[[ExerciseResult], None] | None = None,
 ) -> list[ExerciseResult]:
-    """Grade several (exercise, file, display name) triples, ``workers`` at a time, in order."""
+    """Grade several (exercise, file, display name) triples, ``workers`` at a time, in order.
 
-    def one(job: tuple[Exercise, Path, str]) -> ExerciseResult:
-        result = grade_exercise(job[0], job[1], display_name=job[2])
-        if on_done is not None:
-            on_done(result)
-        return result
+    Where the platform allows (Linux), one warm worker serves every grading of
+    the call: each grading is still a fresh process, forked with pytest
+    already imported, and the worker ends with the call.
+    """
+    with contextlib.ExitStack() as stack:
+        warm: WarmWorker | None = None
+        if warm_supported() and len(jobs) > 1:
+            try:
+                warm = stack.enter_context(WarmWorker(child_env()))
+            except OSError:
+                warm = None  # grading goes on cold, only slower
 
-    if workers <= 1:
-        return [one(j) for j in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, jobs))
+        def one(job: tuple[Exercise, Path, str]) -> ExerciseResult:
+            result = grade_exercise(job[0], job[1], display_name=job[2], warm=warm)
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        if workers <= 1:
+            return [one(j) for j in jobs]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, jobs))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import _channel
 from ._catalog import Exercise
+from ._warm import Launched, WarmWorker
 
 __all__ = ["Limits", "RunOutcome", "isolation_mode", "run_suite"]
 
@@ -213,8 +214,13 @@ def run_suite(
     limits: Limits | None = None,
     only: str | None = None,
     shuffle_seed: int | None = None,
+    warm: WarmWorker | None = None,
 ) -> RunOutcome:
-    """Run ``exercise``'s hidden suite against ``submission`` in a sandboxed child."""
+    """Run ``exercise``'s hidden suite against ``submission`` in a sandboxed child.
+
+    With ``warm``, the child is forked from that warm worker instead of
+    started as a new interpreter; the isolation is the same.
+    """
     limits = limits or Limits(wall_s=exercise.wall_limit, cpu_s=int(exercise.wall_limit) + 5)
     mode = isolation_mode()
     staging = Path(tempfile.mkdtemp(prefix="grade-"))
@@ -261,22 +267,23 @@ def run_suite(
         import json
 
         (staging / "config.json").write_text(json.dumps(cfg))
-        cmd = [sys.executable, "-I", "-B", "-m", "grader._child", str(staging)]
-        return _supervise(cmd, staging, limits, mode, started)
+        return _supervise(staging, limits, mode, started, warm)
     finally:
         if cgroup is not None:
             _remove_cgroup(cgroup)
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _child_env(result_fd: int) -> dict[str, str]:
+def child_env(result_fd: int | None = None) -> dict[str, str]:
+    """The environment of a grading child (or of the warm worker, without a result fd)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV", "TERM")
     }
+    if result_fd is not None:
+        env["GRADE_RESULT_FD"] = str(result_fd)
     env.update(
-        GRADE_RESULT_FD=str(result_fd),
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
         MALLOC_ARENA_MAX="2",
         PYTHONUNBUFFERED="1",
@@ -284,45 +291,65 @@ def _child_env(result_fd: int) -> dict[str, str]:
     return env
 
 
+class _Cold:
+    """A grading child started as a fresh interpreter."""
+
+    def __init__(self, staging: Path, result_fd: int, out_fd: int, key_fd: int) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-B", "-m", "grader._child", str(staging)],
+            stdin=key_fd,
+            stdout=out_fd,
+            stderr=out_fd,
+            pass_fds=(result_fd,),
+            env=child_env(result_fd),
+            cwd=staging,
+            start_new_session=True,
+        )
+        self.pid = self._proc.pid
+
+    def wait(self, timeout: float | None) -> int | None:
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
 def _supervise(
-    cmd: list[str], staging: Path, limits: Limits, mode: str, started: float
+    staging: Path, limits: Limits, mode: str, started: float, warm: WarmWorker | None
 ) -> RunOutcome:
     key = _channel.new_key()
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
+    r_key, w_key = os.pipe()
+    proc: _Cold | Launched
     try:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=w_out,
-            stderr=w_out,
-            pass_fds=(w_res,),
-            env=_child_env(w_res),
-            cwd=staging,
-            start_new_session=True,
-        )
+        if warm is not None:
+            proc = warm.launch(str(staging), w_res, w_out, r_key)
+        else:
+            proc = _Cold(staging, w_res, w_out, r_key)
+    except BaseException:
+        for fd in (r_res, r_out, w_key):
+            os.close(fd)
+        raise
     finally:
-        os.close(w_res)
-        os.close(w_out)
+        for fd in (w_res, w_out, r_key):
+            os.close(fd)
     drain = _Drain(r_out, limits.output_cap)
     results = _Results(r_res, key)
     drain.start()
     results.start()
     timed_out = False
+    exit_code: int | None = None
     try:
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(key + b"\n")
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=limits.wall_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        with contextlib.suppress(OSError):
+            os.write(w_key, key + b"\n")
+        os.close(w_key)
+        exit_code = proc.wait(limits.wall_s)
+        timed_out = exit_code is None
     finally:
         _kill_group(proc.pid)
-        proc.wait()
+        if exit_code is None:
+            exit_code = proc.wait(10)
         results.join(timeout=5)
         drain.join(timeout=5)
         for fd in (r_res, r_out):
@@ -341,7 +368,7 @@ def _supervise(
         collected=tuple(collected["checks"]) if collected else None,  # type: ignore[arg-type]
         results=checks,
         done=done,
-        exit_code=proc.returncode,
+        exit_code=exit_code,
         timed_out=timed_out,
         wall_s=time.perf_counter() - started,
         output=output,

@@ -151,3 +151,41 @@ async def double(x):
     assert "net=blocked" in messages
     doc, wall, messages = grade(short, "async def double(x):\n    while True:\n        pass\n")
     assert wall < 8 + 10
+
+
+def _zygotes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "grader._zygote" in cmd:
+                found.append(entry.name)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_warm_worker_grades_many_keeps_them_apart_and_leaves_nothing(short) -> None:
+    from grader._catalog import load_catalog
+    from grader._grading import grade_many
+
+    before = set(_zygotes())
+    ex = load_catalog(short.root).find("1")
+    hang = short.root.parent / "hang.py"
+    hang.write_text("async def double(x):\n    while True:\n        pass\n")
+    exits = short.root.parent / "exits.py"
+    exits.write_text("import os\nasync def double(x):\n    os._exit(3)\n")
+    jobs = [
+        (ex, ex.reference, "reference"),
+        (ex, hang, "hang"),
+        (ex, exits, "exits"),
+        (ex, ex.reference, "reference again"),
+    ]
+    t0 = time.perf_counter()
+    results = grade_many(jobs, workers=2)
+    assert time.perf_counter() - t0 < 8 + 15
+    assert [r.score for r in results] == [20.0, 0.0, 0.0, 20.0]
+    assert "exit code 3" in " ".join(c.outcome.message for c in results[2].checks)
+    assert set(_zygotes()) <= before, "the warm worker outlived the command"

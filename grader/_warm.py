@@ -1,0 +1,138 @@
+"""Parent side of the warm worker (``grader._zygote``), for commands that grade many times.
+
+:class:`WarmWorker` is a context manager: entering starts the zygote, leaving
+kills it, so nothing of it outlives the command. :meth:`WarmWorker.launch`
+asks it to fork one grading child on the given pipes and returns a handle the
+sandbox waits on and kills like a process it started itself. Thread-safe:
+``grade all`` grades several exercises at once from a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from types import TracebackType
+from typing import Any
+
+__all__ = ["Launched", "WarmWorker", "warm_supported"]
+
+
+def warm_supported() -> bool:
+    """The fork server needs fork, SCM_RIGHTS and SOCK_SEQPACKET: Linux."""
+    return sys.platform.startswith("linux")
+
+
+class Launched:
+    """A grading child forked by the zygote: its pid and, later, its exit code."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.code: int | None = None
+        self._started = threading.Event()
+        self._ended = threading.Event()
+
+    def wait(self, timeout: float | None) -> int | None:
+        """The exit code (negative for a signal), or ``None`` if still running after ``timeout``."""
+        if not self._ended.wait(timeout):
+            return None
+        return self.code
+
+
+class WarmWorker:
+    """A zygote with pytest and the plugin imported, forking one child per grading."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._lock = threading.Lock()
+        self._next = 0
+        self._pending: dict[int, Launched] = {}
+        self._sock: socket.socket | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+
+    def __enter__(self) -> WarmWorker:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(self._env, GRADE_ZYGOTE_FD=str(theirs.fileno()))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-B", "-m", "grader._zygote"],
+            pass_fds=(theirs.fileno(),),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        theirs.close()
+        ours.settimeout(60)
+        hello = ours.recv(4096)
+        if not hello:
+            self.__exit__(None, None, None)
+            raise OSError("the warm grading worker failed to start")
+        ours.settimeout(None)
+        self._sock = ours
+        self._reader = threading.Thread(target=self._read, name="grader-warm", daemon=True)
+        self._reader.start()
+        return self
+
+    def __exit__(
+        self,
+        et: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def _read(self) -> None:
+        assert self._sock is not None
+        sock = self._sock
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            msg: dict[str, Any] = json.loads(data)
+            with self._lock:
+                handle = self._pending.get(int(msg.get("id", -1)))
+            if handle is None:
+                continue
+            if "pid" in msg:
+                handle.pid = int(msg["pid"])
+                handle._started.set()
+            if "exit" in msg:
+                handle.code = int(msg["exit"])
+                with self._lock:
+                    self._pending.pop(int(msg["id"]), None)
+                handle._ended.set()
+        # The zygote is gone: nothing pending will ever be reported.
+        with self._lock:
+            stranded = list(self._pending.values())
+            self._pending.clear()
+        for handle in stranded:
+            handle._started.set()
+            handle._ended.set()
+
+    def launch(self, staging: str, result_fd: int, out_fd: int, key_fd: int) -> Launched:
+        """Fork a grading child for ``staging`` on the given pipe ends."""
+        handle = Launched()
+        with self._lock:
+            if self._sock is None:
+                raise OSError("the warm grading worker is not running")
+            rid = self._next
+            self._next += 1
+            self._pending[rid] = handle
+            payload = json.dumps({"id": rid, "staging": staging}).encode()
+            socket.send_fds(self._sock, [payload], [result_fd, out_fd, key_fd])
+        if not handle._started.wait(30) or handle.pid == 0:
+            raise OSError("the warm grading worker did not start the grading")
+        return handle

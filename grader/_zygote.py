@@ -1,0 +1,128 @@
+"""The warm worker: a fork server with pytest and the plugin already imported.
+
+``python -I -B -m grader._zygote`` is started once by a command that grades
+many times (``grade all``, later ``batch`` and ``watch``) and dies with it
+(``PR_SET_PDEATHSIG``). Each grading is still its own fresh process: the
+zygote forks, and the fork becomes the grading child (``_child.start``) with
+the pipes the parent passed over a Unix socket (``SCM_RIGHTS``), so it skips
+only interpreter start-up and imports.
+
+Protocol on the socket (a SOCK_SEQPACKET pair: one JSON object per message):
+parent -> zygote ``{"id": n, "staging": path}`` with three file descriptors
+attached (result pipe, output pipe, key pipe); zygote -> parent
+``{"id": n, "pid": pid}`` once forked and ``{"id": n, "exit": code}`` when the
+grading process ended (negative: killed by that signal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import importlib
+import json
+import os
+import select
+import socket
+import sys
+
+
+def _preimport() -> None:
+    """Import what every grading needs, so forks start warm."""
+    import asyncio  # noqa: F401
+
+    import pytest  # noqa: F401
+    import pytest_asyncio.plugin  # noqa: F401
+    import pytest_timeout  # noqa: F401
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"_pytest.{name}")
+    import grader._isolate
+    import grader.kata
+    import grader.plugin
+    import grader.plugin._shuffle  # noqa: F401
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def _child(staging: str, fds: list[int]) -> None:
+    """In the fork: become the grading child on the passed pipes; never returns."""
+    from . import _child
+
+    result_fd, out_fd, key_fd = fds
+    os.setsid()
+    os.dup2(key_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(key_fd)
+    os.close(out_fd)
+    os.environ["GRADE_RESULT_FD"] = str(result_fd)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+    os.chdir(staging)
+    try:
+        _child.start(staging)
+    finally:
+        os._exit(70)
+
+
+def serve(sock: socket.socket) -> None:
+    """Fork one grading child per request until the parent closes the socket."""
+    running: dict[int, int] = {}  # pid -> request id
+    open_socket = True
+    while open_socket or running:
+        if open_socket:
+            ready, _, _ = select.select([sock], [], [], 0.02)
+        else:
+            ready = []
+        if ready:
+            msg, fds, _, _ = socket.recv_fds(sock, 65536, 3)
+            if not msg:
+                open_socket = False
+                for pid in running:
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, 9)
+                continue
+            request = json.loads(msg.decode())
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                _child(request["staging"], fds)
+            for fd in fds:
+                os.close(fd)
+            running[pid] = request["id"]
+            sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
+        while running:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                running.clear()
+                break
+            if pid == 0:
+                break
+            rid = running.pop(pid, None)
+            if rid is not None and open_socket:
+                code = os.waitstatus_to_exitcode(status)
+                with contextlib.suppress(OSError):
+                    sock.send(json.dumps({"id": rid, "exit": code}).encode())
+
+
+def main() -> None:
+    _die_with_parent()
+    sock = socket.socket(fileno=int(os.environ.pop("GRADE_ZYGOTE_FD")))
+    _preimport()
+    sock.send(b'{"ready": true}')
+    serve(sock)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
