@@ -21,6 +21,7 @@ from ._model import CourseResult, ExerciseResult
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_DEFAULTS: dict[str, object] = {"course": None, "format": "text", "verbose": False}
 
 
 class _UsageError(Exception):
@@ -34,11 +35,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--course", type=Path, help="the course folder (default: found from here)")
+    # SUPPRESS: an option given before the command must not be reset by the
+    # subcommand's copy of it; _DEFAULTS fills in what was not given anywhere.
+    common.add_argument("--course", type=Path, default=argparse.SUPPRESS, help="the course folder")
     common.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+        "--format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="output format (default text)",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="show the grading output too")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show output"
+    )
     p = _Parser(prog="grade", description="Grade asyncio katas.", parents=[common])
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("list", parents=[common], help="list the course's exercises")
@@ -156,7 +164,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from . import _report
 
     cat = _catalog(args.course)
-    cat.check_whole()
     if args.format == "json":
         doc = {
             "schema_version": _report.SCHEMA_VERSION,
@@ -173,11 +180,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 }
                 for ex in cat.exercises
             ],
+            "broken": [{"folder": f, "error": e} for f, e in cat.broken],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         _report.print_list(cat.exercises)
-    return EXIT_OK
+    for _, error in cat.broken:
+        sys.stderr.write(f"grade: {error}\n")
+    return EXIT_USAGE if cat.broken else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         args = _parser().parse_args(argv)
+        for name, value in _DEFAULTS.items():
+            if not hasattr(args, name):
+                setattr(args, name, value)
         command = {"list": _cmd_list, "exercise": _cmd_exercise, "all": _cmd_all}.get(
             args.command or ""
         )

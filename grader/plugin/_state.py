@@ -34,6 +34,7 @@ class CheckState:
     blocking: list[BlockingEvent] = field(default_factory=list)
     gate: str | None = None
     gate_message: str | None = None
+    late_leak: bool = False
     notes: list[str] = field(default_factory=list)
     sim_s: float = 0.0  # loop time the check's body covered
     wall_s: float = 0.0  # real time the check's body took

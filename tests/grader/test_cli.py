@@ -115,6 +115,14 @@ def test_course_option_from_elsewhere(course: Course, tmp_path) -> None:
     import subprocess
     import sys
 
+    before = subprocess.run(
+        [sys.executable, "-m", "grader", "--course", str(course.root), "list", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert before.returncode == 0, before.stderr
     proc = subprocess.run(
         [
             sys.executable,
