@@ -29,6 +29,7 @@ __all__ = [
     "allow_blocking",
     "check",
     "expect",
+    "expect_at",
     "expect_equal",
     "expect_time",
     "fail",
@@ -166,6 +167,32 @@ def expect_time(
         raise KataFailure(
             f"{what} took {seconds(took)} of loop time; it should take "
             f"{qualifier}{seconds(expected)}{tail}"
+        )
+
+
+def expect_at(
+    actual: float | None,
+    expected: float,
+    *,
+    what: str,
+    hint: str = "",
+    exact: bool = False,
+) -> None:
+    """Fail unless an instant recorded earlier (``actual``) is ``expected``.
+
+    Same bounds as :func:`expect_time`; ``None`` means "never happened".
+    """
+    tail = f": {hint}" if hint else ""
+    if actual is None:
+        raise KataFailure(f"{what} never happened; expected at t={seconds(expected)}{tail}")
+    low, high = (
+        (expected - EXACT, expected + EXACT) if exact else (expected - T_LOW, expected + T_HIGH)
+    )
+    if not low <= actual <= high:
+        qualifier = "exactly " if exact else ""
+        raise KataFailure(
+            f"{what} happened at t={seconds(actual)}; expected {qualifier}at "
+            f"t={seconds(expected)}{tail}"
         )
 
 
