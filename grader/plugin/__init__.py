@@ -172,6 +172,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         original = item.obj
         if asyncio.iscoroutinefunction(original):
             item.obj = guarded(original, _state_getter(item))
+    # Everything alive now (pytest, the suite) stays alive: keep it out of
+    # every later collection so collections inside checks stay short.
+    gc.freeze()
     sandbox = "namespaces" if session().isolated else "process"
     _send({"type": "collected", "checks": checks, "sandbox": sandbox})
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import sys
 import threading
 import time
@@ -133,12 +134,25 @@ class Monitor:
         self._samples: dict[int, str] = {}
         self._sleep_reported: int = -1
         self._watchdog: threading.Thread | None = None
+        self._gc_spent = 0.0
+        self._gc_started: float | None = None
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if threading.get_ident() != self.loop_thread:
+            return
+        if phase == "start":
+            self._gc_started = _real_perf()
+        elif self._gc_started is not None:
+            self._gc_spent += _real_perf() - self._gc_started
+            self._gc_started = None
 
     # -- the loop side ---------------------------------------------------
     def handle_started(self) -> None:
         self.handle_ended()
         self._seq += 1
         self._current = (self._seq, _real_perf(), _real_thread_time())
+        self._gc_spent = 0.0
 
     def handle_ended(self) -> None:
         cur = self._current
@@ -146,13 +160,22 @@ class Monitor:
             return
         self._current = None
         seq, wall0, cpu0 = cur
-        wall = _real_perf() - wall0
-        cpu = _real_thread_time() - cpu0
+        # Garbage collection is the interpreter's work, not the learner's:
+        # a collection that happens to run inside a callback is not blocking.
+        wall = _real_perf() - wall0 - self._gc_spent
+        cpu = _real_thread_time() - cpu0 - self._gc_spent
         if not self.enabled or seq == self._sleep_reported:
+            return
+        sample = self._samples.get(seq)
+        if sample == _OUTSIDE:
+            # The stretch was seen running in grader or test code, not the submission's.
+            self._samples.pop(seq, None)
             return
         if cpu >= CPU_LIMIT_S or wall >= WALL_LIMIT_S:
             what = "a CPU-bound stretch" if cpu >= CPU_LIMIT_S else "a blocking call"
             self.events.append(BlockingEvent(wall, cpu, self._samples.pop(seq, None), what))
+            if self.events[-1].location == _OUTSIDE:
+                self.events.pop()
         self._samples.pop(seq, None)
 
     def abandon(self) -> None:
@@ -195,19 +218,21 @@ class Monitor:
                 continue
             frame = sys._current_frames().get(self.loop_thread)
             loc = frame_location(frame, self.submission_file)
-            if loc is not None:
-                self._samples[cur[0]] = loc
+            # No frame of the submission on the stack: the time goes to the
+            # grader or the check itself (e.g. a check calling gc.collect()).
+            self._samples[cur[0]] = loc if loc is not None else _OUTSIDE
 
     def last_seen(self) -> str | None:
         """The most recent sampled location (for a callback that never returned)."""
         cur = self._current
-        if cur is not None and cur[0] in self._samples:
+        if cur is not None and self._samples.get(cur[0], _OUTSIDE) != _OUTSIDE:
             return self._samples[cur[0]]
         frame = sys._current_frames().get(self.loop_thread)
         return frame_location(frame, self.submission_file)
 
 
 _REAL_SLEEP = time.sleep
+_OUTSIDE = "<outside the submission>"
 
 
 class _TimedReady(collections.deque):  # type: ignore[type-arg]

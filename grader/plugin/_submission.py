@@ -55,6 +55,11 @@ def _describe_kind(sig: str) -> str:
     return "value"
 
 
+def _returns_awaitable(sig: str) -> bool:
+    """A ``def f(...) -> Coroutine[...]`` may also be written ``async def``."""
+    return re.search(r"->\s*(Coroutine|Awaitable)\b", sig) is not None
+
+
 def _check_api(module: ModuleType, api: dict[str, str]) -> None:
     name_shown = session().display_name
     for name, sig in api.items():
@@ -69,7 +74,7 @@ def _check_api(module: ModuleType, api: dict[str, str]) -> None:
                 f"`{name}` in {name_shown} must be a coroutine function (`async def`); "
                 f"the exercise expects:\n    {sig}"
             )
-        if kind == "def" and inspect.iscoroutinefunction(obj):
+        if kind == "def" and inspect.iscoroutinefunction(obj) and not _returns_awaitable(sig):
             raise SubmissionError(
                 f"`{name}` in {name_shown} must be a plain function, not `async def`; "
                 f"the exercise expects:\n    {sig}"
