@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from ._catalog import Exercise
 from ._model import CheckResult, CourseResult, ExerciseResult, Status
+from ._progress import Progress
 
 __all__ = ["SCHEMA_VERSION", "course_json", "exercise_json", "print_course", "print_exercise"]
 
@@ -92,7 +93,7 @@ def _fmt(x: float) -> str:
 
 
 def print_exercise(
-    r: ExerciseResult, *, verbose: bool = False, stream: TextIO | None = None
+    r: ExerciseResult, *, verbose: bool = False, stream: TextIO | None = None, hints: bool = True
 ) -> None:
     from rich.markup import escape
 
@@ -115,7 +116,7 @@ def print_exercise(
             if c.status is not Status.PASSED and c.outcome.message:
                 for line in c.outcome.message.splitlines():
                     con.print(f"        {escape(line)}")
-                if c.outcome.hint and "not implemented yet" not in c.outcome.message:
+                if hints and c.outcome.hint and "not implemented yet" not in c.outcome.message:
                     con.print(f"        [cyan]{escape(c.outcome.hint)}[/]")
     for note in r.notes:
         con.print(f"  [yellow]note:[/] {escape(note)}")
@@ -153,22 +154,38 @@ def print_course(c: CourseResult, *, verbose: bool = False, stream: TextIO | Non
     con.print(table)
 
 
-def print_list(exercises: Sequence[Exercise], stream: TextIO | None = None) -> None:
+def print_list(
+    exercises: Sequence[Exercise], progress: Progress, stream: TextIO | None = None
+) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     con = _console(stream)
+    best_total = max_total = 0.0
     table = Table(title="asyncio katas")
-    for col in ("#", "title", "difficulty", "points", "clock", "python"):
+    for col in ("#", "title", "difficulty", "points", "status", "best"):
         table.add_column(col)
     for ex in exercises:
-        need = ".".join(map(str, ex.python_requires))
+        entry = progress.get(ex.code)
+        if not ex.runs_here():
+            need = ".".join(map(str, ex.python_requires))
+            status = f"[dim]needs Python {need}+[/]"
+        elif entry.done:
+            status = "[green]done[/]"
+        elif entry.attempts:
+            status = "[yellow]started[/]"
+        else:
+            status = "[dim]not started[/]"
+        if ex.runs_here():
+            best_total += entry.best
+            max_total += ex.points
         table.add_row(
             ex.code,
             escape(ex.title),
             "★" * ex.difficulty,
             str(ex.points),
-            ex.clock,
-            f"{need}+" + ("" if ex.runs_here() else " (not this Python)"),
+            status,
+            f"{_fmt(entry.best)}/{ex.points}" if entry.attempts else "-",
         )
+    table.caption = f"course total {_fmt(best_total)}/{_fmt(max_total)}"
     con.print(table)

@@ -8,6 +8,7 @@ error (one line on stderr, no traceback); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -16,7 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._catalog import Catalog, ConfigError, Exercise, find_course, load_catalog
+from ._learn import LearnError
 from ._model import CourseResult, ExerciseResult
+from ._progress import Progress
+from ._watch import Interview
 
 __all__ = ["main"]
 
@@ -61,6 +65,20 @@ def _parser() -> argparse.ArgumentParser:
     every.add_argument(
         "--jobs", type=int, default=0, help="exercises graded at once (default: cores)"
     )
+    hint = sub.add_parser("hint", parents=[common], help="show the next hint of an exercise")
+    hint.add_argument("number")
+    hint.add_argument("--all", action="store_true", help="show every hint")
+    sub.add_parser("next", parents=[common], help="name the first unfinished exercise")
+    sol = sub.add_parser("solution", parents=[common], help="show the reference (after full marks)")
+    sol.add_argument("number")
+    sol.add_argument("--force", action="store_true", help="show it before full marks")
+    reset = sub.add_parser("reset", parents=[common], help="restore the stub (keeps a backup)")
+    reset.add_argument("number")
+    watch = sub.add_parser("watch", parents=[common], help="re-grade on every save")
+    watch.add_argument("number", nargs="?", help="start here (default: the next unfinished)")
+    interview = sub.add_parser("interview", parents=[common], help="a timed session, no hints")
+    interview.add_argument("number", nargs="?", help="the exercise (default: the next unfinished)")
+    interview.add_argument("--minutes", type=float, default=45.0, help="length (default 45)")
     return p
 
 
@@ -111,6 +129,10 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     if ex.runs_here():
         _check_suite(ex)
     result = grade_exercise(ex, target, display_name=_display(target, cat.course), only=args.only)
+    if target == ex.stub and args.only is None:
+        progress = Progress(cat.course)
+        progress.record(result)
+        progress.save()
     _emit_exercise(result, args)
     return EXIT_OK if result.passed else EXIT_FAILED
 
@@ -143,6 +165,11 @@ def _cmd_all(args: argparse.Namespace) -> int:
     else:
         results = _with_progress(jobs, workers)
     course = CourseResult(tuple(results), python_version(), time.perf_counter() - started)
+    if not args.reference:
+        progress = Progress(cat.course)
+        for r in results:
+            progress.record(r)
+        progress.save()
     if args.format == "json":
         sys.stdout.write(_report.course_json(course) + "\n")
     else:
@@ -164,6 +191,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from . import _report
 
     cat = _catalog(args.course)
+    progress = Progress(cat.course)
     if args.format == "json":
         doc = {
             "schema_version": _report.SCHEMA_VERSION,
@@ -177,6 +205,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
                     "clock": ex.clock,
                     "python_requires": ".".join(map(str, ex.python_requires)),
                     "runs_here": ex.runs_here(),
+                    "best": progress.get(ex.code).best,
+                    "done": progress.get(ex.code).done,
                 }
                 for ex in cat.exercises
             ],
@@ -184,10 +214,132 @@ def _cmd_list(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        _report.print_list(cat.exercises)
+        _report.print_list(cat.exercises, progress)
     for _, error in cat.broken:
         sys.stderr.write(f"grade: {error}\n")
     return EXIT_USAGE if cat.broken else EXIT_OK
+
+
+def _find(cat: Catalog, key: str) -> Exercise:
+    try:
+        return cat.find(key)
+    except KeyError as exc:
+        raise _UsageError(str(exc.args[0])) from None
+
+
+def _interview_active(course: Path) -> bool:
+    return (course / ".grade" / "interview.lock").exists()
+
+
+def _cmd_hint(args: argparse.Namespace) -> int:
+    from ._learn import next_hint
+
+    cat = _catalog(args.course)
+    ex = _find(cat, args.number)
+    if _interview_active(cat.course):
+        raise LearnError("hints are hidden during an interview session")
+    for number, text in next_hint(ex, Progress(cat.course), show_all=args.all):
+        sys.stdout.write(f"hint {number}/{len(ex.hints)}: {text}\n")
+    return EXIT_OK
+
+
+def _cmd_next(args: argparse.Namespace) -> int:
+    from ._learn import next_exercise
+
+    cat = _catalog(args.course)
+    ex = next_exercise(cat, Progress(cat.course))
+    if ex is None:
+        sys.stdout.write("Every exercise has full marks: the course is done.\n")
+        return EXIT_OK
+    readme = ex.readme.relative_to(cat.course)
+    stub = ex.stub.relative_to(cat.course)
+    sys.stdout.write(f"Next: {ex.code} {ex.title}\n  read {readme}\n  edit {stub}\n")
+    return EXIT_OK
+
+
+def _cmd_solution(args: argparse.Namespace) -> int:
+    from ._learn import api_difference, solution_text
+
+    cat = _catalog(args.course)
+    ex = _find(cat, args.number)
+    if _interview_active(cat.course) and not args.force:
+        raise LearnError("the reference stays hidden during an interview session")
+    text = solution_text(ex, Progress(cat.course), force=args.force)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if ex.stub.is_file():
+        note = api_difference(ex.stub.read_text(encoding="utf-8"), text)
+        if note:
+            sys.stdout.write(f"\nHow it differs from yours: {note}\n")
+    return EXIT_OK
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    from ._learn import reset
+
+    cat = _catalog(args.course)
+    ex = _find(cat, args.number)
+    backup = reset(ex)
+    where = f"; your attempt is saved as {backup.relative_to(cat.course)}" if backup else ""
+    sys.stdout.write(f"{ex.stub.relative_to(cat.course)} is the stub again{where}\n")
+    return EXIT_OK
+
+
+def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
+    from . import _report
+    from ._grading import grade_exercise
+    from ._learn import next_exercise
+    from ._sandbox import child_env
+    from ._warm import WarmWorker, warm_supported
+    from ._watch import watch_loop, write_transcript
+
+    cat = _catalog(args.course)
+    progress = Progress(cat.course)
+    start = _find(cat, args.number) if args.number else next_exercise(cat, progress)
+    if start is None:
+        sys.stdout.write("Every exercise has full marks: nothing to watch.\n")
+        return EXIT_OK
+    lock = cat.course / ".grade" / "interview.lock"
+    if session is not None:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text(str(session.started))
+    with contextlib.ExitStack() as stack:
+        warm = stack.enter_context(WarmWorker(child_env())) if warm_supported() else None
+
+        def grade(ex: Exercise) -> ExerciseResult:
+            return grade_exercise(
+                ex, ex.stub, display_name=_display(ex.stub, cat.course), warm=warm
+            )
+
+        def show(result: ExerciseResult, banner: str) -> None:
+            if sys.stdout.isatty():
+                sys.stdout.write("\x1b[2J\x1b[H")
+            if args.format == "json":
+                sys.stdout.write(_report.exercise_json(result) + "\n")
+            else:
+                _report.print_exercise(result, verbose=args.verbose, hints=session is None)
+            sys.stdout.write(f"\n{banner}\n")
+            sys.stdout.flush()
+
+        try:
+            watch_loop(cat, start, grade=grade, show=show, progress=progress, interview=session)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        finally:
+            if session is not None:
+                lock.unlink(missing_ok=True)
+                path = write_transcript(cat.course, session)
+                sys.stdout.write(f"interview over: transcript in {path.relative_to(cat.course)}\n")
+    return EXIT_OK
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    return _watch_common(args, None)
+
+
+def _cmd_interview(args: argparse.Namespace) -> int:
+    if args.minutes <= 0:
+        raise _UsageError("--minutes must be positive")
+    return _watch_common(args, Interview(minutes=args.minutes))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,13 +352,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, value in _DEFAULTS.items():
             if not hasattr(args, name):
                 setattr(args, name, value)
-        command = {"list": _cmd_list, "exercise": _cmd_exercise, "all": _cmd_all}.get(
-            args.command or ""
-        )
+        command = {
+            "list": _cmd_list,
+            "exercise": _cmd_exercise,
+            "all": _cmd_all,
+            "hint": _cmd_hint,
+            "next": _cmd_next,
+            "solution": _cmd_solution,
+            "reset": _cmd_reset,
+            "watch": _cmd_watch,
+            "interview": _cmd_interview,
+        }.get(args.command or "")
         if command is None:
             raise _UsageError("missing command: try `grade list` or `grade exercise 05`")
         return command(args)
-    except (_UsageError, ConfigError) as exc:
+    except (_UsageError, ConfigError, LearnError) as exc:
         sys.stderr.write(f"grade: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

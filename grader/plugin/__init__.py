@@ -28,7 +28,7 @@ import pytest
 from .. import _channel
 from . import _compat, _netguard
 from ._clock import BusyWait, Deadlock, Monitor, VirtualLoop
-from ._gates import GateFailure, describe_tasks, guarded
+from ._gates import GateFailure, describe_tasks, guarded, guarded_sync
 from ._probes import Probes
 from ._state import CheckState, SessionState, install, session
 from ._submission import SubmissionError, load_submission
@@ -172,6 +172,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         original = item.obj
         if asyncio.iscoroutinefunction(original):
             item.obj = guarded(original, _state_getter(item))
+        else:
+            item.obj = guarded_sync(original, _state_getter(item))
     # Everything alive now (pytest, the suite) stays alive: keep it out of
     # every later collection so collections inside checks stay short.
     gc.freeze()

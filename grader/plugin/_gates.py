@@ -28,7 +28,7 @@ from ._clock import task_location
 from ._state import CheckState, session
 from .errors import KataFailure
 
-__all__ = ["GateFailure", "describe_tasks", "guarded"]
+__all__ = ["GateFailure", "describe_tasks", "guarded", "guarded_sync"]
 
 # CPython's own log for gh-113538 (a cancelled start_server handler) on older versions.
 _IGNORED_LOGS = ("StreamReaderProtocol",)
@@ -206,6 +206,45 @@ def guarded(
             raise body_error
         if state.gate is not None and state.gate_message is not None:
             raise GateFailure(state.gate, state.gate_message)
+        return None
+
+    return run
+
+
+def guarded_sync(
+    test: Callable[..., Any], state_of: Callable[[], CheckState]
+) -> Callable[..., Any]:
+    """Wrap a synchronous check (an API that runs its own loops, e.g. with ``loop_factory``).
+
+    The same leak conditions apply where a synchronous check can see them:
+    nothing logged by the loops it made, no coroutine left un-awaited.
+    """
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        state = state_of()
+        session().monitor.enabled = False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                test(*args, **kwargs)
+            finally:
+                gc.collect()
+            problems = _warning_problems(list(caught))
+        for ctx in state.loop_errors:
+            if any(ignored in repr(ctx) for ignored in _IGNORED_LOGS):
+                continue
+            exc = ctx.get("exception")
+            detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+            problems.append(f"asyncio logged: {ctx.get('message', '')}{detail}")
+        if state.not_implemented is not None:
+            raise KataFailure(
+                f"not implemented yet (NotImplementedError at {state.not_implemented})"
+            )
+        if problems:
+            state.gate = "leak"
+            state.gate_message = "leak gate: " + "; ".join(dict.fromkeys(problems))
+            raise GateFailure("leak", state.gate_message)
         return None
 
     return run

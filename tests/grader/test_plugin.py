@@ -271,3 +271,35 @@ def test_thread_work_is_waited_for_not_jumped_over(run) -> None:
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_sync_check_gets_the_leak_gate(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    sub = pytester.path / "solution.py"
+    sub.write_text(
+        "import asyncio\nasync def helper():\n    pass\n"
+        "def run(loop_factory):\n    loop = loop_factory()\n    helper()\n    loop.close()\n"
+    )
+    cfg = pytester.path / "grade.json"
+    cfg.write_text(
+        json.dumps({"submission": str(sub), "display_name": "solution.py", "exercise": "99"})
+    )
+    pytester.makepyfile(
+        test_suite=HEADER
+        + '@kata.check("c", group="behaviour")\ndef test_c(submission):\n'
+        + "    submission.run(kata.virtual_loop)\n"
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "grader.plugin",
+        "-p",
+        "pytest_asyncio.plugin",
+        "--grade-config",
+        str(cfg),
+        "-o",
+        "asyncio_mode=auto",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*leak gate*was never awaited*"])
