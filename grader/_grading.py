@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._catalog import Exercise
-from ._model import CheckOutcome, ExerciseResult, Gate, Group, Status
+from ._model import CheckOutcome, ExerciseResult, Gate, Group, ProbeSpan, Status
 from ._sandbox import Limits, RunOutcome, child_env, run_suite
 from ._scoring import score_checks, total
 from ._warm import WarmWorker, warm_supported
@@ -47,6 +47,26 @@ def _stopped_reason(run: RunOutcome, wall_limit: float) -> str:
     return (
         f"the grading process ended (exit code {code}) before this check finished: "
         "does your code call sys.exit() or os._exit()?"
+    )
+
+
+def _spans(raw: object) -> tuple[ProbeSpan, ...]:
+    if not isinstance(raw, list):
+        return ()
+
+    def num(v: object) -> float | None:
+        return float(v) if isinstance(v, int | float) else None
+
+    return tuple(
+        ProbeSpan(
+            name=str(s.get("name", "?"))[:40],
+            start=num(s.get("start")),
+            end=num(s.get("end")),
+            cancel=num(s.get("cancel")),
+            finally_at=num(s.get("finally")),
+        )
+        for s in raw[:60]
+        if isinstance(s, dict)
     )
 
 
@@ -95,6 +115,7 @@ def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
                 location=str(r["location"]) if r.get("location") else None,
                 hint=hint,
                 sim_s=float(r.get("sim_s") or 0.0),  # type: ignore[arg-type]
+                timeline=_spans(r.get("timeline")),
                 wall_s=float(r.get("wall_s") or 0.0),  # type: ignore[arg-type]
             )
         )

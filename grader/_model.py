@@ -18,6 +18,7 @@ __all__ = [
     "ExerciseResult",
     "Gate",
     "Group",
+    "ProbeSpan",
     "Status",
 ]
 
@@ -51,6 +52,17 @@ class Gate(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class ProbeSpan:
+    """One probe run on the loop-time axis (``None``: never happened)."""
+
+    name: str
+    start: float | None
+    end: float | None
+    cancel: float | None
+    finally_at: float | None
+
+
+@dataclass(frozen=True)
 class CheckOutcome:
     """What the child reports for one check, before scoring.
 
@@ -70,6 +82,7 @@ class CheckOutcome:
     hint: str | None = None
     sim_s: float = 0.0
     wall_s: float = 0.0
+    timeline: tuple[ProbeSpan, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ lazily so ``--format json`` stays lean.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any, TextIO
+
+from rich.text import Text
 
 from ._catalog import Exercise
 from ._model import CheckResult, CourseResult, ExerciseResult, Status
@@ -92,6 +95,28 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
+def save_timeline_svg(r: ExerciseResult, path: str) -> bool:
+    """Write the timelines of the failed checks as an SVG; False if there were none."""
+    from rich.console import Console
+
+    from ._timeline import render
+
+    con = Console(record=True, width=100, file=open(os.devnull, "w"))  # noqa: SIM115
+    drawn = False
+    for c in r.checks:
+        if c.status is Status.PASSED or not c.outcome.timeline:
+            continue
+        con.print(Text(f"{c.name}", style="bold"))
+        for row in render(c.outcome.timeline):
+            con.print(row)
+        con.print()
+        drawn = True
+    if drawn:
+        con.save_svg(path, title=f"{r.number:02d} {r.title}")
+    con.file.close()
+    return drawn
+
+
 def print_exercise(
     r: ExerciseResult, *, verbose: bool = False, stream: TextIO | None = None, hints: bool = True
 ) -> None:
@@ -118,6 +143,11 @@ def print_exercise(
                     con.print(f"        {escape(line)}")
                 if hints and c.outcome.hint and "not implemented yet" not in c.outcome.message:
                     con.print(f"        [cyan]{escape(c.outcome.hint)}[/]")
+                if c.outcome.group.value != "behaviour" and c.outcome.timeline:
+                    from ._timeline import render
+
+                    for row in render(c.outcome.timeline):
+                        con.print(Text("        ") + row)
     for note in r.notes:
         con.print(f"  [yellow]note:[/] {escape(note)}")
     colour = "green" if r.passed else "red"

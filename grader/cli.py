@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--file", type=Path, help="grade this file instead of your solution.py")
     which.add_argument("--reference", action="store_true", help="grade the bundled reference")
     ex.add_argument("--check", dest="only", help="run only checks whose name matches (pytest -k)")
+    ex.add_argument("--timeline", metavar="FILE.svg", help="save failed checks' timelines as SVG")
     every = sub.add_parser("all", parents=[common], help="grade every exercise")
     every.add_argument("--reference", action="store_true", help="grade the bundled references")
     every.add_argument(
@@ -134,6 +135,11 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
         progress.record(result)
         progress.save()
     _emit_exercise(result, args)
+    if args.timeline:
+        from . import _report
+
+        if not _report.save_timeline_svg(result, args.timeline):
+            sys.stderr.write("grade: no failed check recorded a timeline; no SVG written\n")
     return EXIT_OK if result.passed else EXIT_FAILED
 
 

@@ -242,6 +242,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
     report = yield
+    if call.when == "call":
+        # Fixtures are dropped after teardown: take the probes' record now.
+        item.stash[_PHASES]["timeline"] = _timeline(item)
     if call.excinfo is not None and not report.skipped:
         item.stash[_PHASES].setdefault("error", (call.when, call.excinfo))
     if report.skipped:
@@ -299,6 +302,24 @@ def _explain(exc: BaseException) -> tuple[str, str | None]:
     )
 
 
+def _timeline(item: pytest.Item) -> list[dict[str, Any]]:
+    """What the check's probes recorded (at most 60 runs), for the report's timeline."""
+    funcargs = getattr(item, "funcargs", {})
+    recorder = funcargs.get("probes")
+    if not isinstance(recorder, Probes):
+        return []
+    return [
+        {
+            "name": r.name,
+            "start": r.started,
+            "end": r.ended,
+            "cancel": r.cancelled,
+            "finally": r.finally_at,
+        }
+        for r in recorder.records[:60]
+    ]
+
+
 def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> dict[str, Any]:
     mark = item.get_closest_marker("kata_check")
     base: dict[str, Any] = {
@@ -313,6 +334,7 @@ def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> di
         "notes": state.notes,
         "sim_s": state.sim_s,
         "wall_s": state.wall_s,
+        "timeline": phases.get("timeline", []),
     }
     if state.not_implemented is not None:
         return base | {

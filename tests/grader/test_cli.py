@@ -57,6 +57,10 @@ def test_file_option_and_text_report(course: Course) -> None:
     assert code == 1
     assert "double(1) took 2.0 s of loop time; it should take 1.0 s" in out
     assert "hint 2: sleep first" in out
+    assert "double(1) ━" in out and "✓" in out  # the timeline of the failed timing check
+    svg = course.root / "timeline.svg"
+    code, _, _ = course.grade("exercise", "1", "--file", str(path), "--timeline", str(svg))
+    assert code == 1 and svg.read_text().startswith("<svg")
 
 
 def test_usage_errors_exit_2_with_one_line(course: Course) -> None:
