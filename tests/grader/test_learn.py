@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import REFERENCE, Course
 
 from grader._catalog import load_catalog
@@ -189,3 +192,71 @@ def test_interview_hides_hints_and_writes_a_transcript(course: Course) -> None:
     assert len(transcripts) == 1
     assert "| 01 Tiny | 0/20 |" in transcripts[0].read_text()
     assert course.grade("hint", "1")[0] == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_watch_in_a_real_terminal(course: Course, tmp_path: Path) -> None:
+    """grade watch in tmux: the screen is re-drawn with the new verdict after a save."""
+    session = f"grade-watch-{os.getpid()}"
+    fifo = tmp_path / "screen.fifo"
+    os.mkfifo(fifo)
+    rc_file = tmp_path / "rc"
+    command = f"{sys.executable} -m grader watch 1; echo $? > {rc_file}; sleep 30"
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "50",
+            "-c",
+            str(course.root),
+        ],
+        check=True,
+    )
+    try:
+        subprocess.run(["tmux", "pipe-pane", "-t", session, "-o", f"cat > {fifo}"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, command, "Enter"], check=True)
+        fd = os.open(fifo, os.O_RDONLY)
+        stream = ""
+
+        def until(needle: str) -> None:
+            nonlocal stream
+            deadline = time.monotonic() + 60
+            while needle not in stream:
+                left = deadline - time.monotonic()
+                assert left > 0, f"never saw {needle!r}:\n{stream[-2000:]}"
+                ready, _, _ = select.select([fd], [], [], left)
+                if ready:
+                    stream += os.read(fd, 65536).decode(errors="replace")
+
+        until("Ctrl-C to stop")
+        screen = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "score 0/20" in screen
+        (course.root / "exercises" / "01_tiny" / "solution.py").write_text(REFERENCE)
+        until("the course is done")
+        screen = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "score 20/20" in screen and "score 0/20" not in screen  # re-drawn, not appended
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-c"], check=True)
+        deadline = time.monotonic() + 30
+        while not rc_file.exists() or not rc_file.read_text().strip():
+            assert time.monotonic() < deadline, "grade watch did not exit on Ctrl-C"
+            select.select([fd], [], [], 0.2)
+        assert rc_file.read_text().strip() == "130"
+        os.close(fd)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
