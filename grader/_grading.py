@@ -8,6 +8,7 @@ course (a suite that does not collect) yields status ``error``.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import platform
 import time
@@ -70,8 +71,35 @@ def _spans(raw: object) -> tuple[ProbeSpan, ...]:
     )
 
 
-def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
+def _api_lines(submission: Path, api: tuple[tuple[str, str], ...]) -> dict[str, int]:
+    """Where each public name of the exercise is defined in the submission (by ast)."""
+    try:
+        tree = ast.parse(submission.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    wanted = {name for name, _ in api}
+    return {
+        node.name: node.lineno
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name in wanted
+    }
+
+
+def _locate(message: str, lines: dict[str, int], shown: str) -> str | None:
+    """A failed check without a location points at the API it names (or the first one)."""
+    if not lines:
+        return None
+    named = [n for n in lines if f"{n}(" in message or f"`{n}`" in message or f"{n}." in message]
+    name = named[0] if named else next(iter(lines))
+    return f"{shown}:{lines[name]}"
+
+
+def _outcomes(
+    run: RunOutcome, exercise: Exercise, submission: Path, shown: str
+) -> list[CheckOutcome]:
     assert run.collected is not None
+    lines = _api_lines(submission, exercise.api)
     by_id = {str(r["nodeid"]): r for r in run.results}
     outcomes: list[CheckOutcome] = []
     stopped = False
@@ -112,7 +140,9 @@ def _outcomes(run: RunOutcome, exercise: Exercise) -> list[CheckOutcome]:
                 message=message,
                 weight=float(meta.get("weight", 1.0)),  # type: ignore[arg-type]
                 gate=Gate(str(gate)) if gate in ("blocking", "leak") else None,
-                location=str(r["location"]) if r.get("location") else None,
+                location=str(r["location"])
+                if r.get("location")
+                else (_locate(message, lines, shown) if r.get("status") == "failed" else None),
                 hint=hint,
                 sim_s=float(r.get("sim_s") or 0.0),  # type: ignore[arg-type]
                 timeline=_spans(r.get("timeline")),
@@ -182,7 +212,7 @@ def grade_exercise(
             + (_stopped_reason(run, exercise.wall_limit) if run.timed_out else "see output"),
             output_tail=run.output[-4000:],
         )
-    results = score_checks(exercise.points, _outcomes(run, exercise))
+    results = score_checks(exercise.points, _outcomes(run, exercise, submission, shown))
     score, max_score = total(results)
     notes: list[str] = []
     if run.forged_lines:

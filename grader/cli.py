@@ -25,7 +25,7 @@ from ._watch import Interview
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_DEFAULTS: dict[str, object] = {"course": None, "format": "text", "verbose": False}
+_DEFAULTS: dict[str, object] = {"course": None, "format": "text", "verbose": False, "output": None}
 
 
 class _UsageError(Exception):
@@ -44,9 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--course", type=Path, default=argparse.SUPPRESS, help="the course folder")
     common.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "junit", "gradescope", "github"),
         default=argparse.SUPPRESS,
         help="output format (default text)",
+    )
+    common.add_argument(
+        "--output", metavar="FILE", default=argparse.SUPPRESS, help="write the report to FILE"
     )
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show output"
@@ -143,11 +146,41 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+_MACHINE = ("junit", "gradescope", "github")
+
+
+def _write(text: str, args: argparse.Namespace) -> None:
+    """A document goes to --output FILE when given, else to stdout."""
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _emit_machine(results: list[ExerciseResult], args: argparse.Namespace) -> None:
+    from . import _formats
+
+    render = {
+        "junit": _formats.junit,
+        "gradescope": _formats.gradescope,
+        "github": _formats.github,
+    }[args.format]
+    text = render(results)
+    if args.format == "github":
+        sys.stdout.write(text + "\n")  # workflow commands must reach the log
+        if args.output:
+            Path(args.output).write_text(_formats.summary_markdown(results), encoding="utf-8")
+    else:
+        _write(text, args)
+
+
 def _emit_exercise(result: ExerciseResult, args: argparse.Namespace) -> None:
     from . import _report
 
     if args.format == "json":
-        sys.stdout.write(_report.exercise_json(result) + "\n")
+        _write(_report.exercise_json(result), args)
+    elif args.format in _MACHINE:
+        _emit_machine([result], args)
     else:
         _report.print_exercise(result, verbose=args.verbose)
 
@@ -166,7 +199,7 @@ def _cmd_all(args: argparse.Namespace) -> int:
         jobs.append((ex, target, _display(target, cat.course)))
     workers = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     started = time.perf_counter()
-    if args.format == "json":
+    if args.format != "text" or not sys.stderr.isatty():
         results = grade_many(jobs, workers=workers)
     else:
         results = _with_progress(jobs, workers)
@@ -177,7 +210,9 @@ def _cmd_all(args: argparse.Namespace) -> int:
             progress.record(r)
         progress.save()
     if args.format == "json":
-        sys.stdout.write(_report.course_json(course) + "\n")
+        _write(_report.course_json(course), args)
+    elif args.format in _MACHINE:
+        _emit_machine(list(results), args)
     else:
         _report.print_course(course, verbose=args.verbose)
     return EXIT_OK if course.passed else EXIT_FAILED
@@ -358,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, value in _DEFAULTS.items():
             if not hasattr(args, name):
                 setattr(args, name, value)
+        if args.format in _MACHINE and args.command not in ("exercise", "all"):
+            raise _UsageError(f"--format {args.format} is for `grade exercise` and `grade all`")
         command = {
             "list": _cmd_list,
             "exercise": _cmd_exercise,

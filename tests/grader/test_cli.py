@@ -144,3 +144,60 @@ def test_course_option_from_elsewhere(course: Course, tmp_path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_junit_gradescope_and_github_formats(course: Course, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    slow = course.write(
+        "slow.py",
+        "import asyncio\nasync def double(x):\n    await asyncio.sleep(2)\n    return 2 * x\n",
+    )
+    junit_file = tmp_path / "report.xml"
+    code, out, _ = course.grade(
+        "exercise", "1", "--file", str(slow), "--format", "junit", "--output", str(junit_file)
+    )
+    assert code == 1 and out == ""
+    suite = ET.parse(junit_file).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "1"
+    failure = suite.find("testcase[@name='takes 1.0 s']/failure")
+    assert failure is not None and "should take 1.0 s" in failure.get("message", "")
+
+    code, out, _ = course.grade("exercise", "1", "--reference", "--format", "gradescope")
+    doc = json.loads(out)
+    assert code == 0 and doc["score"] == 20
+    assert {"name", "score", "max_score", "output", "visibility"} <= doc["tests"][0].keys()
+
+    summary = tmp_path / "summary.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "exercise",
+            "1",
+            "--file",
+            str(slow),
+            "--format",
+            "github",
+        ],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert (
+        "::error file=slow.py,line=2,title=01 takes 1.0 s::" in proc.stdout
+    )  # relative to the course
+    assert "Points 14/20" in proc.stdout
+    assert "| 01 | Tiny | 14/20 | failed |" in summary.read_text()
+
+
+def test_machine_formats_are_refused_where_they_mean_nothing(course: Course) -> None:
+    code, out, err = course.grade("list", "--format", "junit")
+    assert code == 2 and "is for `grade exercise` and `grade all`" in err
