@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._batch import BatchError
 from ._catalog import Catalog, ConfigError, Exercise, find_course, load_catalog
 from ._learn import LearnError
 from ._model import CourseResult, ExerciseResult
@@ -83,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     interview = sub.add_parser("interview", parents=[common], help="a timed session, no hints")
     interview.add_argument("number", nargs="?", help="the exercise (default: the next unfinished)")
     interview.add_argument("--minutes", type=float, default=45.0, help="length (default 45)")
+    batch = sub.add_parser(
+        "batch", parents=[common], help="grade many submissions into a gradebook"
+    )
+    batch.add_argument("paths", nargs="+", help="folders or git repositories with exercises/")
+    batch.add_argument("--jobs", type=int, default=0, help="gradings at once (default: cores)")
+    batch.add_argument("--resume", action="store_true", help="keep the rows already in PREFIX.json")
+    batch.add_argument("--shard", metavar="I/N", help="grade only every N-th submission, from I")
+    merge = sub.add_parser("merge", parents=[common], help="join shard gradebooks")
+    merge.add_argument("books", nargs="+", metavar="BOOK.json")
+    verify = sub.add_parser("verify", parents=[common], help="check suites against the manifest")
+    verify.add_argument("--manifest", help="the manifest to check against")
+    verify.add_argument("--update", action="store_true", help="(teachers) rewrite the manifest")
     return p
 
 
@@ -383,6 +396,82 @@ def _cmd_interview(args: argparse.Namespace) -> int:
     return _watch_common(args, Interview(minutes=args.minutes))
 
 
+def _prefix(args: argparse.Namespace) -> str:
+    if not args.output:
+        raise _UsageError(
+            f"grade {args.command} needs --output PREFIX (writes PREFIX.csv and .json)"
+        )
+    return str(args.output)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from ._batch import run_batch, select_shard
+
+    args.output_prefix = _prefix(args)
+    cat = _catalog(args.course)
+    cat.check_whole()
+    paths = select_shard(args.paths, args.shard)
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if sys.stderr.isatty():
+        from rich.progress import Progress as Bar
+
+        with Bar(transient=True) as bar:
+            task = bar.add_task("grading submissions", total=len(paths))
+            rows = run_batch(
+                paths,
+                cat,
+                Path(args.output_prefix),
+                jobs=jobs,
+                resume=args.resume,
+                on_row=lambda _r: bar.advance(task),
+            )
+    else:
+        rows = run_batch(paths, cat, Path(args.output_prefix), jobs=jobs, resume=args.resume)
+    for row in rows:
+        sys.stdout.write(f"{row.submission}: {row.total:g}/{row.max_total:g}\n")
+    sys.stdout.write(f"gradebook: {args.output_prefix}.csv and {args.output_prefix}.json\n")
+    return EXIT_OK
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from ._batch import merge_books
+
+    args.output_prefix = _prefix(args)
+    rows = merge_books([Path(b) for b in args.books], Path(args.output_prefix))
+    sys.stdout.write(f"merged {len(rows)} submissions into {args.output_prefix}.csv/.json\n")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from ._batch import MANIFEST, manifest
+
+    cat = _catalog(args.course)
+    path = Path(args.manifest) if args.manifest else cat.course / MANIFEST
+    current = manifest(cat.course)
+    if args.update:
+        path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        sys.stdout.write(f"wrote {path} ({len(current)} files)\n")
+        return EXIT_OK
+    try:
+        expected = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _UsageError(
+            f"{path}: no readable manifest ({exc}); `grade verify --update` writes one"
+        ) from None
+    changed = sorted(
+        k for k in expected.keys() | current.keys() if expected.get(k) != current.get(k)
+    )
+    if changed:
+        sys.stdout.write(
+            "refused: these hidden suites or grader files differ from the course's manifest, "
+            "so no score from this checkout can be trusted:\n"
+            + "".join(f"  {name}\n" for name in changed)
+        )
+        return EXIT_FAILED
+    sys.stdout.write(f"verified: {len(current)} suite and grader files match {path.name}\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``grade`` command; returns the exit status (also used by the console script)."""
     if sys.platform == "win32":
@@ -405,11 +494,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "reset": _cmd_reset,
             "watch": _cmd_watch,
             "interview": _cmd_interview,
+            "batch": _cmd_batch,
+            "merge": _cmd_merge,
+            "verify": _cmd_verify,
         }.get(args.command or "")
         if command is None:
             raise _UsageError("missing command: try `grade list` or `grade exercise 05`")
         return command(args)
-    except (_UsageError, ConfigError, LearnError) as exc:
+    except (_UsageError, ConfigError, LearnError, BatchError) as exc:
         sys.stderr.write(f"grade: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

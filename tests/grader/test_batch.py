@@ -1,0 +1,100 @@
+"""Classroom grading: batch into a gradebook, resume, shards and merge, and verify."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import REFERENCE, Course
+
+
+def _student(root: Path, name: str, source: str | None) -> str:
+    folder = root / name / "exercises" / "01_tiny"
+    folder.mkdir(parents=True)
+    if source is not None:
+        (folder / "solution.py").write_text(source)
+    # Files other than solution.py are never taken: a planted suite changes nothing.
+    (root / name / "tests" / "exercises").mkdir(parents=True)
+    (root / name / "tests" / "exercises" / "test_01_tiny.py").write_text("def test_x(): pass\n")
+    return str(root / name)
+
+
+def test_batch_writes_a_gradebook_row_per_submission(course: Course, tmp_path: Path) -> None:
+    good = _student(tmp_path, "ada", REFERENCE)
+    hang = _student(tmp_path, "bob", "async def double(x):\n    while True:\n        pass\n")
+    missing = _student(tmp_path, "cy", None)
+    prefix = tmp_path / "book"
+    code, out, err = course.grade(
+        "batch", good, hang, missing, "--output", str(prefix), timeout=300
+    )
+    assert code == 0, err
+    doc = json.loads(prefix.with_suffix(".json").read_text())
+    totals = {Path(r["submission"]).name: r["total"] for r in doc["rows"]}
+    assert totals == {"ada": 20.0, "bob": 0.0, "cy": 0.0}
+    assert doc["python"] and doc["course_version"].startswith("0.1.0+")
+    rows = list(csv.DictReader(prefix.with_suffix(".csv").open()))
+    assert [r["01"] for r in rows] == ["20.0", "0.0", "0.0"]
+    assert rows[0]["course_version"] == doc["course_version"]
+
+
+def test_resume_keeps_rows_and_grades_only_the_rest(course: Course, tmp_path: Path) -> None:
+    good = _student(tmp_path, "ada", REFERENCE)
+    other = _student(tmp_path, "eve", REFERENCE)
+    prefix = tmp_path / "book"
+    course.grade("batch", good, "--output", str(prefix))
+    book = prefix.with_suffix(".json")
+    doc = json.loads(book.read_text())
+    doc["rows"][0]["notes"] = "kept from the first run"
+    book.write_text(json.dumps(doc))
+    code, out, _ = course.grade("batch", good, other, "--output", str(prefix), "--resume")
+    assert code == 0
+    rows = json.loads(book.read_text())["rows"]
+    assert [r["notes"] for r in rows] == ["kept from the first run", ""]
+    assert [Path(r["submission"]).name for r in rows] == ["ada", "eve"]
+
+
+def test_shards_then_merge_equal_one_run(course: Course, tmp_path: Path) -> None:
+    subs = [_student(tmp_path, n, REFERENCE if i % 2 else "x = 1\n") for i, n in enumerate("abcd")]
+    for i in (1, 2):
+        code, _, err = course.grade(
+            "batch", *subs, "--shard", f"{i}/2", "--output", str(tmp_path / f"s{i}")
+        )
+        assert code == 0, err
+    code, _, _ = course.grade(
+        "merge",
+        str(tmp_path / "s1.json"),
+        str(tmp_path / "s2.json"),
+        "--output",
+        str(tmp_path / "all"),
+    )
+    assert code == 0
+    merged = json.loads((tmp_path / "all.json").read_text())["rows"]
+    assert [Path(r["submission"]).name for r in merged] == ["a", "b", "c", "d"]
+    assert [r["total"] for r in merged] == [0.0, 20.0, 0.0, 20.0]
+
+
+def test_batch_from_a_git_repository(course: Course, tmp_path: Path) -> None:
+    repo = Path(_student(tmp_path, "gina", REFERENCE))
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=g", "-c", "user.email=g@g", "commit", "-qm", "x"],
+    ):
+        subprocess.run(cmd, cwd=repo, check=True)
+    code, _, err = course.grade("batch", f"file://{repo}", "--output", str(tmp_path / "book"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "book.json").read_text())["rows"][0]["total"] == 20.0
+
+
+def test_verify_refuses_edited_suites(course: Course) -> None:
+    code, out, _ = course.grade("verify", "--update")
+    assert code == 0
+    assert course.grade("verify")[0] == 0
+    suite = course.root / "tests" / "exercises" / "test_01_tiny.py"
+    suite.write_text(
+        suite.read_text().replace("expect_equal(await submission.double(2), 4", "expect_equal(4, 4")
+    )
+    code, out, _ = course.grade("verify")
+    assert code == 1 and "refused" in out and "tests/exercises/test_01_tiny.py" in out
