@@ -98,3 +98,59 @@ def test_verify_refuses_edited_suites(course: Course) -> None:
     )
     code, out, _ = course.grade("verify")
     assert code == 1 and "refused" in out and "tests/exercises/test_01_tiny.py" in out
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_fork_workflow_grades_against_upstream_suites(course: Course, tmp_path: Path) -> None:
+    """Simulate the workflow: an upstream course and a fork that edited its tests to cheat."""
+    import shutil
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    upstream = course.root
+    (upstream / ".github").mkdir()
+    shutil.copy(repo / ".github" / "grade-fork.sh", upstream / ".github" / "grade-fork.sh")
+    assert course.grade("verify", "--update")[0] == 0
+    _git(upstream, "init", "-q")
+    _git(upstream, "add", "-A")
+    _git(upstream, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "course")
+    fork = tmp_path / "fork"
+    _git(tmp_path, "clone", "-q", str(upstream), str(fork))
+    suite = fork / "tests" / "exercises" / "test_01_tiny.py"
+    suite.write_text(
+        "from grader import kata\n\n"
+        '@kata.check("doubles", group="behaviour")\n'
+        "async def test_doubles(submission):\n    pass\n"
+    )
+    (fork / "exercises" / "01_tiny" / "solution.py").write_text(
+        "async def double(x):\n    return 0\n"
+    )
+    out = tmp_path / "results"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+    proc = subprocess.run(
+        ["bash", str(upstream / ".github" / "grade-fork.sh"), str(upstream), str(fork), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["score"] == 0 and results["max_score"] == 20
+    assert "Points 0/20" in proc.stdout
+    assert "| 01 | Tiny | 0/20 |" in (tmp_path / "summary.md").read_text()
+    # The same workflow on the fork's own (edited) checkout is refused by verify.
+    proc = subprocess.run(
+        ["bash", str(upstream / ".github" / "grade-fork.sh"), str(fork), str(fork), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode != 0 and "refused" in proc.stdout
