@@ -139,7 +139,7 @@ def _outcomes(
                 status=Status(str(r["status"])),
                 message=message,
                 weight=float(meta.get("weight", 1.0)),  # type: ignore[arg-type]
-                gate=Gate(str(gate)) if gate in ("blocking", "leak") else None,
+                gate=Gate(str(gate)) if gate in ("blocking", "leak", "tamper") else None,
                 location=str(r["location"])
                 if r.get("location")
                 else (_locate(message, lines, shown) if r.get("status") == "failed" else None),

@@ -49,6 +49,7 @@ class Gate(enum.StrEnum):
 
     BLOCKING = "blocking"
     LEAK = "leak"
+    TAMPER = "tamper"  # zeroes the whole exercise
 
 
 @dataclass(frozen=True)

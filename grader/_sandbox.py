@@ -221,7 +221,13 @@ def run_suite(
     With ``warm``, the child is forked from that warm worker instead of
     started as a new interpreter; the isolation is the same.
     """
-    limits = limits or Limits(wall_s=exercise.wall_limit, cpu_s=int(exercise.wall_limit) + 5)
+    limits = limits or Limits(
+        wall_s=exercise.wall_limit,
+        cpu_s=int(exercise.wall_limit) + 5,
+        # A hung check must end before the whole exercise's wall limit, so
+        # the verdict names it (an import that never finishes, a spin).
+        check_timeout_s=min(10.0, exercise.wall_limit / 2),
+    )
     mode = isolation_mode()
     staging = Path(tempfile.mkdtemp(prefix="grade-"))
     cgroup: Path | None = None

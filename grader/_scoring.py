@@ -4,6 +4,7 @@
   a group with no check that can run here passes its share to the others.
 * Inside a group, checks share by weight; skipped checks pass their share on.
 * A tripped blocking or leak gate zeroes the timing and cancellation groups.
+* Tampering with the grader's clock, probes or test runner zeroes everything.
 
 Arithmetic is exact (``Fraction``) so a full score equals the maximum exactly;
 points are rounded to 2 decimals only when they leave this module.
@@ -28,6 +29,7 @@ def score_checks(points: int, outcomes: Sequence[CheckOutcome]) -> tuple[CheckRe
     groups_present = {o.group for o in active}
     weight_total = sum(GROUPS[g] for g in groups_present) or 1
     gated = any(o.gate in (Gate.BLOCKING, Gate.LEAK) for o in outcomes)
+    tampered = any(o.gate is Gate.TAMPER for o in outcomes)
     share: dict[Group, Fraction] = {
         g: Fraction(points) * GROUPS[g] / weight_total for g in groups_present
     }
@@ -42,6 +44,8 @@ def score_checks(points: int, outcomes: Sequence[CheckOutcome]) -> tuple[CheckRe
         max_pts = share[o.group] * Fraction(o.weight) / weights[o.group]
         earned = max_pts if o.status is Status.PASSED else Fraction(0)
         if gated and o.group in (Group.TIMING, Group.CANCELLATION):
+            earned = Fraction(0)
+        if tampered:
             earned = Fraction(0)
         results.append(CheckResult(o, _exact(earned), _exact(max_pts)))
     return tuple(results)

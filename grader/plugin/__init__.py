@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from .. import _channel
-from . import _compat, _netguard
+from . import _compat, _netguard, _tamper
 from ._clock import BusyWait, Deadlock, Monitor, VirtualLoop
 from ._gates import GateFailure, describe_tasks, guarded, guarded_sync
 from ._probes import Probes
@@ -146,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _compat.apply()
     if not cfg.get("isolate", False):
         _netguard.install()
+    session().watched = _tamper.snapshot()
     asyncio.set_event_loop_policy(_Policy())
     logging.getLogger("asyncio").addHandler(_LoopErrors())
     logging.getLogger("asyncio").propagate = False
@@ -219,6 +220,14 @@ def pytest_runtest_protocol(
         seen = len(state.loop_errors)
         gc.collect()
         _late_leaks(state, seen)
+        replaced = _tamper.verify(session().watched)
+        if replaced:
+            state.gate = "tamper"
+            state.gate_message = (
+                f"tampering: your code replaced {', '.join(replaced)}. The grader's clock, "
+                "probes and test runner are out of the submission's reach; they were put back "
+                "and this exercise scores 0"
+            )
         session().check = None
         _send(_outcome(item, state, item.stash[_PHASES]))
 
@@ -344,6 +353,8 @@ def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> di
             f"(NotImplementedError raised at {state.not_implemented})",
         }
     error = phases.get("error")
+    if state.gate == "tamper" and state.gate_message:
+        return base | {"status": "failed", "message": state.gate_message}
     if error is None and state.late_leak and state.gate_message:
         return base | {"status": "failed", "message": state.gate_message}
     if error is None:

@@ -50,6 +50,7 @@ class SessionState:
     api: dict[str, str]
     monitor: Monitor
     isolated: bool = False
+    watched: dict[Any, Any] = field(default_factory=dict)
     check: CheckState | None = None
     tampered: list[str] = field(default_factory=list)
 
