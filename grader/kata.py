@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import pytest
 
 from .plugin._probes import ProbeRecord, Probes
+from .plugin._property import forall
 from .plugin._state import current_check
+from .plugin._sweep import sweep
 from .plugin.errors import KataFailure
 
 __all__ = [
@@ -33,12 +35,14 @@ __all__ = [
     "expect_equal",
     "expect_time",
     "fail",
+    "forall",
     "horizon",
     "leak_gate_at",
     "loop_stats",
     "now",
     "realtime",
     "seconds",
+    "sweep",
     "virtual_loop",
 ]
 

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -83,6 +83,7 @@ class LoopStats:
 
     cycles_with_callbacks: int = 0
     callbacks: int = 0
+    instants: list[float] = field(default_factory=list)  # every loop time the clock jumped to
 
 
 def frame_location(frame: FrameType | None, filename: str | None) -> str | None:
@@ -297,6 +298,8 @@ class VirtualLoop(looptime.LoopTimeEventLoop, asyncio.SelectorEventLoop):
             self.monitor.abandon()
             raise
         self.monitor.handle_ended()
+        if self.time() != now:
+            self.stats.instants.append(self.time())
         ran = self.stats.callbacks - before
         if ran:
             self.stats.cycles_with_callbacks += 1
