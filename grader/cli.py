@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ._batch import BatchError
 from ._catalog import Catalog, ConfigError, Exercise, find_course, load_catalog
+from ._export import ExportError
 from ._learn import LearnError
 from ._model import CourseResult, ExerciseResult
 from ._progress import Progress
@@ -96,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", parents=[common], help="check suites against the manifest")
     verify.add_argument("--manifest", help="the manifest to check against")
     verify.add_argument("--update", action="store_true", help="(teachers) rewrite the manifest")
+    export = sub.add_parser("export", parents=[common], help="(teachers) write the student edition")
+    export.add_argument("--student", metavar="DIR", required=True, help="the new folder")
+    fetch = sub.add_parser("fetch-suites", parents=[common], help="bring in the teacher's suites")
+    fetch.add_argument("source", metavar="REPO@REF", help="git repository (and ref) of the course")
     return p
 
 
@@ -127,6 +132,14 @@ def _target(ex: Exercise, args: argparse.Namespace) -> Path:
 
 
 def _check_suite(ex: Exercise) -> None:
+    from ._export import MARKER
+
+    if not ex.suite.is_file() and (ex.course / MARKER).is_file():
+        raise ConfigError(
+            "this is the student edition of the course: grading happens in CI when you push "
+            "(.github/workflows/grade.yml). To grade here, bring in your teacher's suites "
+            "with `grade fetch-suites REPO@REF`"
+        )
     if not ex.suite.is_file():
         raise ConfigError(
             f"{ex.suite}: the hidden suite for exercise {ex.code} is missing; "
@@ -472,6 +485,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ._export import export_student
+
+    cat = _catalog(args.course)
+    count = export_student(cat.course, Path(args.student))
+    sys.stdout.write(f"wrote the student edition to {args.student} ({count} files)\n")
+    return EXIT_OK
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from ._export import fetch_suites
+
+    cat = _catalog(args.course)
+    count = fetch_suites(cat.course, args.source)
+    sys.stdout.write(f"fetched {count} hidden suites from {args.source}; `grade` works here now\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``grade`` command; returns the exit status (also used by the console script)."""
     if sys.platform == "win32":
@@ -497,11 +528,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "batch": _cmd_batch,
             "merge": _cmd_merge,
             "verify": _cmd_verify,
+            "export": _cmd_export,
+            "fetch-suites": _cmd_fetch,
         }.get(args.command or "")
         if command is None:
             raise _UsageError("missing command: try `grade list` or `grade exercise 05`")
         return command(args)
-    except (_UsageError, ConfigError, LearnError, BatchError) as exc:
+    except (_UsageError, ConfigError, LearnError, BatchError, ExportError) as exc:
         sys.stderr.write(f"grade: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

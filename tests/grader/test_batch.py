@@ -154,3 +154,53 @@ def test_fork_workflow_grades_against_upstream_suites(course: Course, tmp_path: 
         check=False,
     )
     assert proc.returncode != 0 and "refused" in proc.stdout
+
+
+def test_student_edition_explains_then_grades_after_fetching_suites(
+    course: Course, tmp_path: Path
+) -> None:
+    import sys
+
+    assert course.grade("verify", "--update")[0] == 0
+    _git(course.root, "init", "-q")
+    _git(course.root, "add", "-A")
+    _git(course.root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "course")
+    student = tmp_path / "student"
+    code, out, _ = course.grade("export", "--student", str(student))
+    assert code == 0
+    assert not (student / "solutions").exists() and not (student / "tests").exists()
+    assert (student / "exercises" / "01_tiny" / "solution.py").is_file()
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "exercise", "1"],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (
+        proc.returncode == 2 and "student edition" in proc.stderr and "fetch-suites" in proc.stderr
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "fetch-suites", f"file://{course.root}@master"],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:  # the default branch may be called main
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader", "fetch-suites", f"file://{course.root}"],
+            cwd=student,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "exercise", "1", "--format", "json"],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1 and json.loads(proc.stdout)["score"] == 0  # the stub, graded
