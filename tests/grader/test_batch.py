@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import REFERENCE, Course
+from conftest import REFERENCE, Course, make_course
 
 
 def _student(root: Path, name: str, source: str | None) -> str:
@@ -21,7 +21,8 @@ def _student(root: Path, name: str, source: str | None) -> str:
     return str(root / name)
 
 
-def test_batch_writes_a_gradebook_row_per_submission(course: Course, tmp_path: Path) -> None:
+def test_batch_writes_a_gradebook_row_per_submission(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", wall=6)
     good = _student(tmp_path, "ada", REFERENCE)
     hang = _student(tmp_path, "bob", "async def double(x):\n    while True:\n        pass\n")
     missing = _student(tmp_path, "cy", None)
