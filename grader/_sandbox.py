@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +148,18 @@ def _user_task_count() -> int:
     return count
 
 
+def _chunks(fd: int) -> Iterator[bytes]:
+    """What arrives on a pipe until its end (or until it is closed under us)."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        yield chunk
+
+
 class _Drain(threading.Thread):
     """Reads a pipe to its end, keeping only the first ``cap`` bytes."""
 
@@ -158,13 +171,7 @@ class _Drain(threading.Thread):
         self.dropped = 0
 
     def run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
+        for chunk in _chunks(self.fd):
             room = self.cap - len(self.kept)
             if room > 0:
                 self.kept += chunk[:room]
@@ -183,13 +190,7 @@ class _Results(threading.Thread):
 
     def run(self) -> None:
         buf = b""
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
+        for chunk in _chunks(self.fd):
             buf += chunk
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)

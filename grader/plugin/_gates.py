@@ -28,7 +28,7 @@ from ._clock import task_location
 from ._state import CheckState, session
 from .errors import KataFailure
 
-__all__ = ["GateFailure", "describe_tasks", "guarded", "guarded_sync"]
+__all__ = ["GateFailure", "describe_tasks", "guarded", "guarded_sync", "settle"]
 
 # CPython's own log for gh-113538 (a cancelled start_server handler) on older versions.
 _IGNORED_LOGS = ("StreamReaderProtocol",)
@@ -66,7 +66,7 @@ def _outer_location(task: asyncio.Task[Any]) -> str:
     return "(not started yet)"
 
 
-async def _settle(loop: asyncio.AbstractEventLoop, until: float | None) -> None:
+async def settle(loop: asyncio.AbstractEventLoop, until: float | None) -> None:
     """Run the loop until nothing more is ready at this instant (or until ``until``)."""
     if until is not None and loop.time() < until:
         await asyncio.sleep(until - loop.time())
@@ -177,7 +177,7 @@ def guarded(
                 body_error = exc
             state.sim_s, state.wall_s = loop.time() - sim0, time.perf_counter() - wall0
             with contextlib.suppress(asyncio.CancelledError):
-                await _settle(loop, state.leak_gate_at)
+                await settle(loop, state.leak_gate_at)
             monitor.enabled = False
             state.blocking = monitor.events[first_event:]
             problems = _leak_problems(state, me)

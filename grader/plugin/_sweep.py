@@ -18,21 +18,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ._gates import settle
 from ._probes import ProbeRecord, Probes
 from .errors import KataFailure
 
 __all__ = ["sweep"]
-
-
-async def _settle() -> None:
-    loop: Any = asyncio.get_running_loop()
-    for _ in range(1000):
-        await asyncio.sleep(0)
-        ready: Any = getattr(loop, "_ready", ())
-        scheduled: Any = getattr(loop, "_scheduled", ())
-        due = bool(scheduled) and scheduled[0].when() <= loop.time()
-        if not ready and not due:
-            return
 
 
 async def sweep(
@@ -84,7 +74,7 @@ async def sweep(
             outcome = "cancelled"
         except Exception as exc:
             outcome = f"raised {type(exc).__name__}: {exc}"
-        await _settle()
+        await settle(loop, None)
         problems = []
         if outcome != "cancelled":
             if outcome == "returned" and completes:
