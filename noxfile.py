@@ -62,6 +62,7 @@ def bench(session: nox.Session) -> None:
     """Print the speed figures the issues name (see tests/bench.py)."""
     session.install(".")
     session.run("python", "tests/bench.py", *session.posargs)
+    session.run("python", "tests/mutant_report.py")
 
 
 @nox.session(python="3.11")

@@ -146,6 +146,10 @@ def _outcomes(
                 hint=hint,
                 sim_s=float(r.get("sim_s") or 0.0),  # type: ignore[arg-type]
                 timeline=_spans(r.get("timeline")),
+                expected_end=float(r["expected_end"])  # type: ignore[arg-type]
+                if isinstance(r.get("expected_end"), int | float)
+                else None,
+                instruments=tuple(str(i) for i in r.get("instruments") or ()),  # type: ignore[attr-defined]
                 wall_s=float(r.get("wall_s") or 0.0),  # type: ignore[arg-type]
             )
         )

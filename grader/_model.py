@@ -84,6 +84,8 @@ class CheckOutcome:
     sim_s: float = 0.0
     wall_s: float = 0.0
     timeline: tuple[ProbeSpan, ...] = ()
+    expected_end: float | None = None
+    instruments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

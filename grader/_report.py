@@ -34,6 +34,7 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
         "location": c.outcome.location,
         "hint": c.outcome.hint,
         "nodeid": c.outcome.nodeid,
+        "instruments": list(c.outcome.instruments),
         "loop_s": round(c.outcome.sim_s, 6),
         "wall_s": round(c.outcome.wall_s, 6),
     }
@@ -107,7 +108,7 @@ def save_timeline_svg(r: ExerciseResult, path: str) -> bool:
         if c.status is Status.PASSED or not c.outcome.timeline:
             continue
         con.print(Text(f"{c.name}", style="bold"))
-        for row in render(c.outcome.timeline):
+        for row in render(c.outcome.timeline, c.outcome.expected_end):
             con.print(row)
         con.print()
         drawn = True
@@ -146,7 +147,7 @@ def print_exercise(
                 if c.outcome.group.value != "behaviour" and c.outcome.timeline:
                     from ._timeline import render
 
-                    for row in render(c.outcome.timeline):
+                    for row in render(c.outcome.timeline, c.outcome.expected_end):
                         con.print(Text("        ") + row)
     for note in r.notes:
         con.print(f"  [yellow]note:[/] {escape(note)}")

@@ -20,9 +20,15 @@ __all__ = ["render"]
 WIDTH = 48
 
 
-def render(spans: Sequence[ProbeSpan]) -> list[Text]:
-    """Rows of a timeline; empty when there is nothing to draw."""
+def render(spans: Sequence[ProbeSpan], expected_end: float | None = None) -> list[Text]:
+    """Rows of a timeline; empty when there is nothing to draw.
+
+    ``expected_end`` (when a check said when the call should have ended) adds
+    a row marking that instant, beside what the probes really did.
+    """
     times = [t for s in spans for t in (s.start, s.end, s.cancel, s.finally_at) if t is not None]
+    if expected_end is not None and times:
+        times.append(expected_end)
     if not spans or not times:
         return []
     horizon = max(times) or 1.0
@@ -32,6 +38,8 @@ def render(spans: Sequence[ProbeSpan]) -> list[Text]:
         return min(WIDTH - 1, max(0, round(t * scale)))
 
     label_width = min(16, max(len(s.name) for s in spans))
+    if expected_end is not None:
+        label_width = max(label_width, len("expected"))
     rows = [Text(" " * (label_width + 1) + f"0 s{' ' * (WIDTH - 8)}{horizon:g} s", style="dim")]
     for s in spans:
         cells = [" "] * WIDTH
@@ -50,6 +58,11 @@ def render(spans: Sequence[ProbeSpan]) -> list[Text]:
         row = Text(s.name[:label_width].ljust(label_width) + " ")
         for ch, style in zip(cells, styles, strict=True):
             row.append(ch, style=style)
+        rows.append(row)
+    if expected_end is not None:
+        row = Text("expected".ljust(label_width) + " ")
+        row.append(" " * col(expected_end) + "┃", style="bold magenta")
+        row.append(f" the call should have ended here ({expected_end:g} s)", style="magenta")
         rows.append(row)
     rows.append(Text("━ running  ✓ ended  ✗ cancelled  f finally only", style="dim"))
     return rows

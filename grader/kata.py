@@ -13,6 +13,7 @@ Notation (CURRICULUM.md section 0): ``T=4.0`` means loop time in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -165,6 +166,8 @@ def expect_time(
         (expected - EXACT, expected + EXACT) if exact else (expected - T_LOW, expected + T_HIGH)
     )
     if not low <= took <= high:
+        with contextlib.suppress(RuntimeError):
+            current_check().expected_end = start + expected  # drawn on the timeline
         why = too_fast if (took < low and too_fast) else hint
         tail = f": {why}" if why else ""
         qualifier = "exactly " if exact else ""

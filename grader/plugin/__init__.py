@@ -344,6 +344,8 @@ def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> di
         "sim_s": state.sim_s,
         "wall_s": state.wall_s,
         "timeline": phases.get("timeline", []),
+        "instruments": state.instruments,
+        "expected_end": state.expected_end,
     }
     if state.not_implemented is not None:
         return base | {

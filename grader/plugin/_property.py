@@ -44,6 +44,9 @@ def forall(
     """Fail with the smallest scenario from ``strategy`` for which ``check`` finds a problem."""
     from hypothesis import HealthCheck, Phase, given, settings
 
+    from ._sweep import _mark
+
+    _mark("property")
     found: list[tuple[Any, str]] = []
 
     @settings(

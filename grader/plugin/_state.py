@@ -36,6 +36,8 @@ class CheckState:
     gate_message: str | None = None
     late_leak: bool = False
     notes: list[str] = field(default_factory=list)
+    instruments: list[str] = field(default_factory=list)  # "sweep", "property"
+    expected_end: float | None = None  # where expect_time wanted the call to end
     sim_s: float = 0.0  # loop time the check's body covered
     wall_s: float = 0.0  # real time the check's body took
 

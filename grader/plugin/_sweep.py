@@ -20,9 +20,16 @@ from typing import Any
 
 from ._gates import settle
 from ._probes import ProbeRecord, Probes
+from ._state import session
 from .errors import KataFailure
 
 __all__ = ["sweep"]
+
+
+def _mark(instrument: str) -> None:
+    state = session().check
+    if state is not None and instrument not in state.instruments:
+        state.instruments.append(instrument)
 
 
 async def sweep(
@@ -46,6 +53,7 @@ async def sweep(
     """
     loop: Any = asyncio.get_running_loop()
     me = asyncio.current_task()
+    _mark("sweep")
     stats = loop.stats
     mark = len(stats.instants)
     start = loop.time()
