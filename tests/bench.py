@@ -83,5 +83,71 @@ def main() -> None:
         )
 
 
+def _submissions(root: Path, count: int) -> list[str]:
+    """``count`` whole-course submissions: references, stubs and mutants in turn."""
+    exercises = sorted(
+        p for p in (COURSE / "exercises").iterdir() if (p / "exercise.toml").exists()
+    )
+    paths = []
+    for k in range(count):
+        sub = root / f"student{k:03d}"
+        for ex in exercises:
+            dest = sub / "exercises" / ex.name / "solution.py"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            mutants = sorted((COURSE / "tests" / "course" / "mutants" / ex.name).glob("*.py"))
+            source = [
+                COURSE / "solutions" / f"{ex.name}.py",
+                ex / "solution.py",
+                mutants[k % len(mutants)] if mutants else ex / "solution.py",
+            ][k % 3]
+            dest.write_bytes(source.read_bytes())
+        paths.append(str(sub))
+    return paths
+
+
+def batch_figures(sizes: list[int]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="grade-bench-") as tmp:
+        root = Path(tmp)
+        subs = _submissions(root, max(sizes))
+        for size in sizes:
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "grader",
+                    "batch",
+                    *subs[:size],
+                    "--output",
+                    str(root / f"b{size}"),
+                ],
+                cwd=COURSE,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            wall = time.perf_counter() - t0
+            book = json.loads((root / f"b{size}.json").read_text())
+            gradings = sum(len(r["scores"]) for r in book["rows"])
+            print(
+                f"grade batch, {size} whole-course submissions: {wall:.1f} s, "
+                f"{gradings / wall:.1f} exercise gradings per second (exit {proc.returncode})"
+            )
+        # The same verdicts one by one, for the first three (a reference, a stub, mutants).
+        book = json.loads((root / f"b{sizes[0]}.json").read_text())
+        same = True
+        for row in book["rows"][:3]:
+            for code, score in row["scores"].items():
+                file = Path(row["submission"]) / "exercises"
+                folder = next(p for p in file.iterdir() if p.name.startswith(code))
+                _, doc = run("exercise", code, "--file", str(folder / "solution.py"))
+                same &= doc["score"] == score
+        print(f"batch verdicts identical to grading one by one (3 submissions checked): {same}")
+
+
 if __name__ == "__main__":
     main()
+    sizes = [int(x) for x in sys.argv[1:]] or [10, 20, 40]
+    batch_figures(sizes)
