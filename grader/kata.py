@@ -43,6 +43,7 @@ __all__ = [
     "now",
     "realtime",
     "seconds",
+    "settle",
     "sweep",
     "virtual_loop",
 ]
@@ -104,6 +105,13 @@ def expect(condition: object, message: str) -> None:
 def now() -> float:
     """The running loop's time."""
     return asyncio.get_running_loop().time()
+
+
+async def settle() -> None:
+    """Let everything due at this instant run (no time passes), as the leak gate does."""
+    from .plugin._gates import settle as _settle
+
+    await _settle(asyncio.get_running_loop(), None)
 
 
 def virtual_loop() -> asyncio.AbstractEventLoop:
