@@ -128,6 +128,9 @@ def start(staging: str) -> None:
         json.dump(cfg, fh)
     # The work folder must not shadow stdlib or pytest modules.
     sys.path[:] = [p for p in sys.path if p not in ("", work, os.getcwd())]
+    # Last, so nothing planted there shadows the stdlib or pytest; process-pool
+    # workers inherit it and can import `submission` to unpickle its functions.
+    sys.path.append(work)
 
     import pytest
 

@@ -139,7 +139,7 @@ def print_exercise(
         for c in rows:
             pts = f"{_fmt(c.points)}/{_fmt(c.max_points)}"
             con.print(f"    {_MARK[c.status]} {escape(c.name)} [dim]{pts}[/]")
-            if c.status is not Status.PASSED and c.outcome.message:
+            if c.status in (Status.FAILED, Status.ERROR) and c.outcome.message:
                 for line in c.outcome.message.splitlines():
                     con.print(f"        {escape(line)}")
                 if hints and c.outcome.hint and "not implemented yet" not in c.outcome.message:

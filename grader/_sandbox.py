@@ -236,7 +236,10 @@ def run_suite(
     try:
         (staging / "work").mkdir()
         (staging / "suite").mkdir()
-        sub_name = "solution.py" if submission.suffix != ".py" else submission.name
+        # Staged as submission.py, the name the child imports it under, so that
+        # spawn/forkserver workers can import it to unpickle the learner's own
+        # functions (the work folder is appended to their sys.path).
+        sub_name = "submission.py"
         shutil.copyfile(submission, staging / "work" / sub_name)
         shutil.copyfile(exercise.suite, staging / "suite" / exercise.suite.name)
         (staging / "pytest.ini").write_text(_INI.format(timeout=limits.check_timeout_s))
