@@ -286,3 +286,196 @@ async def _check_caller_cancel(submission: Any, fn: str) -> None:
 async def test_cancelling_the_caller_cancels_every_fetch(submission):
     await _check_caller_cancel(submission, SETTLED)
     await _check_caller_cancel(submission, ALL)
+
+
+# -- the cancellation sweep and the property -------------------------------------
+
+
+class _Witness:
+    """What the fake fetches saw happen after their caller was cancelled.
+
+    A cancel of the caller's task raises its ``cancelling()`` count at once, so
+    each fetch can tell, when it starts, ends, fails or is cancelled, whether the
+    caller had already been cancelled. In a correct solution all of that happens
+    at the very instant of the cancel; anything at a later instant is a fetch left
+    running (or started) after the cancel, or a cancellation that reached the
+    caller late.
+    """
+
+    def __init__(self) -> None:
+        self.caller = asyncio.current_task()
+        self.t0 = kata.now()
+        self.after: list[tuple[float, str]] = []
+        self.caught_at: float | None = None
+
+    def note(self, what: str) -> None:
+        if self.caller is not None and self.caller.cancelling():
+            self.after.append((kata.now(), what))
+
+    def fetch(
+        self, probes: kata.Probes, table: dict[str, tuple[float, Any]]
+    ) -> Callable[[str], Awaitable[Any]]:
+        counts: dict[str, int] = {}
+
+        async def fetch(key: str) -> Any:
+            delay, outcome = table[key]
+            counts[key] = n = counts.get(key, 0) + 1
+            name = f"fetch({key!r})" + (f"#{n}" if n > 1 else "")
+            self.note(f"{name} started")
+            async with probes.span(name):
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    self.note(f"{name} was cancelled")
+                    raise
+                if isinstance(outcome, BaseException):
+                    self.note(f"{name} raised {outcome!r}")
+                    raise outcome
+                self.note(f"{name} finished")
+                return outcome
+
+        return fetch
+
+    def problem(self) -> str | None:
+        seen = [t for t, _ in self.after]
+        if self.caught_at is not None:
+            seen.append(self.caught_at)
+        if not seen:
+            return None
+        first = min(seen)
+        late = [(t, what) for t, what in self.after if t > first + 1e-9]
+        if late:
+            t, what = late[0]
+            return (
+                f"the caller was cancelled by t={first - self.t0:g} s, but {what} at "
+                f"t={t - self.t0:g} s: when the caller is cancelled, every running fetch "
+                "must be cancelled at that very moment (none may go on, or start)"
+            )
+        if self.caught_at is not None and self.caught_at > first + 1e-9:
+            return (
+                f"the caller was cancelled by t={first - self.t0:g} s, but the CancelledError "
+                f"only reached it at t={self.caught_at - self.t0:g} s: it must propagate at once"
+            )
+        return None
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant cancels every fetch and propagates",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    witnesses: dict[int, _Witness] = {}
+
+    async def scenario(runs: kata.Probes) -> None:
+        witnesses[id(runs)] = w = _Witness()
+        table = _table({"a": 1.0, "c": 2.0, "d": 0.25, "e": 0.75, "f": 1.5})
+        table["b"] = (0.5, KeyError("b"))
+        fetch = w.fetch(runs, table)
+        try:
+            await submission.fetch_all_settled(fetch, ["a", "b", "c", "d"])
+            await submission.fetch_all(fetch, ["e", "f", "a"])
+        except asyncio.CancelledError:
+            w.caught_at = kata.now()
+            raise
+
+    def every_fetch_cancelled_at_once(runs: kata.Probes) -> str | None:
+        return witnesses[id(runs)].problem()
+
+    await kata.sweep(
+        scenario,
+        what="fetch_all_settled(fetch, ['a', 'b', 'c', 'd']) (b raising KeyError at 0.5 s), "
+        "then fetch_all(fetch, ['e', 'f', 'a'])",
+        invariant=every_fetch_cancelled_at_once,
+        record=probes,
+    )
+
+
+def _exactly(got: Any, expected: list[Any]) -> bool:
+    """Exact type and value per slot; exceptions by identity."""
+    if type(got) is not list or len(got) != len(expected):
+        return False
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, BaseException):
+            if g is not e:
+                return False
+        elif type(g) is not type(e) or g != e:
+            return False
+    return True
+
+
+@kata.check(
+    "any keys: one slot per key in input order, every fetch at once (property, 60 scenarios)",
+    group="timing",
+    hint=1,
+)
+def test_property_every_fetch_at_once(submission):
+    from hypothesis import strategies as st
+
+    letters = "abcde"
+    scenarios = st.tuples(
+        st.lists(st.sampled_from(letters), max_size=8),  # keys, duplicates included
+        st.lists(st.integers(1, 8), min_size=5, max_size=5),  # each letter's delay, in 1/4 s
+        st.none() | st.integers(0, 7),  # which key that appears once fails, if any
+    )
+
+    async def check(scenario: tuple[list[str], list[int], int | None]) -> str | None:
+        keys, quarters, pick = scenario
+        delays = {k: q / 4 for k, q in zip(letters, quarters, strict=True)}
+        once = [k for k in letters if keys.count(k) == 1]
+        failing = once[pick % len(once)] if pick is not None and once else None
+        boom = KeyError(failing)
+        table = {k: (delays[k], boom if k == failing else f"value-{k}") for k in letters}
+        shown = (
+            f"(fetch, {keys!r}) with delays "
+            + ", ".join(f"{k}={delays[k]:g} s" for k in sorted(set(keys)))
+            + (f", fetch({failing!r}) raising KeyError" if failing else "")
+        )
+        expected = [table[k][1] for k in keys]
+        slowest = max((delays[k] for k in keys), default=0.0)
+
+        def timing(fn: str, t0: float, runs: kata.Probes, took: float, want: float) -> str | None:
+            late = [r.name for r in runs.records if r.started is not None and r.started > t0 + 1e-9]
+            if late:
+                return (
+                    f"{fn}{shown}: fetches {late} started after the call began; every fetch "
+                    "must start at once (no batches, no limit)"
+                )
+            if not want - kata.T_LOW <= took <= want + kata.T_HIGH:
+                return f"{fn}{shown} took {took:g} s of loop time; expected {want:g} s" + (
+                    " (the slowest fetch)" if fn == SETTLED or not failing else ""
+                )
+            return None
+
+        runs = kata.Probes()
+        fetch, calls = _fake(runs, table)
+        t0 = kata.now()
+        got = await submission.fetch_all_settled(fetch, list(keys))
+        took = kata.now() - t0
+        if not _exactly(got, expected):
+            return f"{SETTLED}{shown} returned {got!r}; expected {expected!r} (input order)"
+        if sorted(calls) != sorted(keys):
+            return f"{SETTLED}{shown} fetched {sorted(calls)!r}; expected one fetch per key"
+        if problem := timing(SETTLED, t0, runs, took, slowest):
+            return problem
+
+        runs = kata.Probes()
+        fetch, calls = _fake(runs, table)
+        t0 = kata.now()
+        try:
+            got = await submission.fetch_all(fetch, list(keys))
+        except KeyError as exc:
+            took = kata.now() - t0
+            if exc is not boom or failing is None:
+                return f"{ALL}{shown} raised {exc!r}; expected " + (
+                    f"the very KeyError fetch({failing!r}) raised" if failing else "a list"
+                )
+            return timing(ALL, t0, runs, took, delays[failing])
+        took = kata.now() - t0
+        if failing is not None:
+            return f"{ALL}{shown} returned {got!r}; it must re-raise the KeyError"
+        if not _exactly(got, expected):
+            return f"{ALL}{shown} returned {got!r}; expected {expected!r} (input order)"
+        return timing(ALL, t0, runs, took, slowest)
+
+    kata.forall(scenarios, check, what="fetch_all_settled and fetch_all", examples=60)

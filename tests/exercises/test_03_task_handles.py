@@ -513,3 +513,170 @@ async def test_join_never_raises(submission, probes):
     kata.expect(not unfinished, f"join() returned while {unfinished} were still running")
     del sup
     await logs.expect_none("after join() over tasks that raised ValueError and KeyError")
+
+
+# -- instruments: a property over spawn trees, and a cancellation sweep --------
+
+
+def _steps_job(runs: kata.Probes, name: str, steps: tuple[float, ...]) -> Any:
+    """A job that sleeps each of ``steps`` in turn (so it waits at several instants)."""
+
+    async def body() -> str:
+        async with runs.span(name):
+            for step in steps:
+                await asyncio.sleep(step)
+        return f"result-{name}"
+
+    return body
+
+
+_OUTCOMES = ("ok", "error:ValueError", "error:KeyError", "cancelled")
+
+
+def _spawn_tree(
+    sup: Any, t0: float, plan: tuple[Any, ...], prefix: str
+) -> dict[str, tuple[float, str]]:
+    """Spawn the tasks of ``plan``; returns name -> (planned end, expected status), children too.
+
+    Each entry of ``plan`` is ``(quarters, outcome, children)``: the task sleeps
+    ``quarters / 4`` s, then spawns its children (same shape) and ends with its
+    outcome (returns, raises ValueError or KeyError, or cancels itself with
+    ``sup.cancel(name)``).
+    """
+    expected: dict[str, tuple[float, str]] = {}
+
+    def plan_of(entries: tuple[Any, ...], start: float, path: str) -> list[tuple[str, Any]]:
+        out = []
+        for i, (quarters, outcome, children) in enumerate(entries):
+            name = f"{path}{i}"
+            end = start + quarters / 4
+            expected[name] = (end, _OUTCOMES[outcome])
+            out.append((name, (quarters, outcome, plan_of(children, end, f"{name}."))))
+        return out
+
+    def make(name: str, spec: tuple[float, int, list[tuple[str, Any]]]) -> Any:
+        quarters, outcome, children = spec
+
+        async def body() -> str:
+            await asyncio.sleep(quarters / 4)
+            for child_name, child_spec in children:
+                sup.spawn(make(child_name, child_spec), name=child_name)
+            if outcome == 1:
+                raise ValueError(name)
+            if outcome == 2:
+                raise KeyError(name)
+            if outcome == 3:
+                sup.cancel(name)  # cancelled through the Supervisor, at its planned end
+                await asyncio.Event().wait()
+            return name
+
+        return body
+
+    for name, spec in plan_of(plan, t0, prefix):
+        sup.spawn(make(name, spec), name=name)
+    return expected
+
+
+@kata.check(
+    "join waits for tasks spawned by tasks spawned while it waits, and never raises "
+    "(property, 30 spawn trees)",
+    group="timing",
+    hint=5,
+)
+def test_join_over_spawn_trees(submission):
+    from hypothesis import strategies as st
+
+    quarters = st.integers(0, 8)
+    outcome = st.integers(0, len(_OUTCOMES) - 1)
+    leaf = st.tuples(quarters, outcome, st.just(()))
+    middle = st.tuples(quarters, outcome, st.lists(leaf, max_size=2).map(tuple))
+    top = st.tuples(quarters, outcome, st.lists(st.one_of(leaf, middle), max_size=2).map(tuple))
+    trees = st.lists(st.one_of(leaf, top), min_size=1, max_size=3).map(tuple)
+
+    async def check(plan: tuple[Any, ...]) -> str | None:
+        sup = submission.Supervisor()
+        t0 = kata.now()
+        expected = _spawn_tree(sup, t0, plan, "t")
+        try:
+            await sup.join()
+        except BaseException as exc:
+            return (
+                f"join() raised {exc!r}: it must wait for every task (also tasks spawned by "
+                "tasks) and never raise their errors or cancellations"
+            )
+        took = kata.now() - t0
+        last = max(end for end, _ in expected.values()) - t0
+        if not last - 1e-9 <= took <= last + 0.01:
+            late = sorted(n for n, (end, _) in expected.items() if end - t0 > took + 1e-9)
+            return (
+                f"join() returned after {kata.seconds(took)}; the last task ended at "
+                f"{kata.seconds(last)}"
+                + (
+                    f": tasks {late} were spawned while join waited and were still running. "
+                    "Keep waiting until no tracked task is pending, however many times tasks "
+                    "spawn more tasks"
+                    if late
+                    else ": return as soon as the last task is done"
+                )
+            )
+        await asyncio.sleep(0.25)
+        got = _plain(sup.status())
+        want = {name: status for name, (_, status) in expected.items()}
+        if got != want:
+            wrong = {n: got.get(n) for n in want if got.get(n) != want[n]}
+            return (
+                f"status() after join() was {got!r}; expected {want!r} (wrong or missing: "
+                f"{wrong}). Record every outcome, including those of tasks spawned by tasks"
+            )
+        return None
+
+    kata.forall(trees, check, what="Supervisor with a tree of spawns, then join()", examples=30)
+
+
+@kata.check(
+    "cancellation sweep: cancelling join's caller at any instant leaves every task running",
+    group="cancellation",
+    hint=5,
+)
+@_tidy
+async def test_cancellation_sweep(submission, probes):
+    # The supervised tasks record into their own probes: they rightly keep running
+    # after join's caller is cancelled, so they are not "left unfinished" by it.
+    supervised: dict[int, kata.Probes] = {}
+
+    async def scenario(runs: kata.Probes) -> None:
+        tasks = kata.Probes()
+        supervised[id(runs)] = tasks
+        sup = submission.Supervisor()
+        sup.spawn(tasks.job(1.0, name="a"), name="a")
+        sup.spawn(tasks.job(2.0, name="b"), name="b")
+
+        async def spawner() -> None:
+            await asyncio.sleep(0.5)
+            # Spawned while join waits: ends at 3.5 s, and waits at 2.5 s on its way.
+            sup.spawn(_steps_job(tasks, "late", (2.0, 1.0)), name="late")
+
+        sup.spawn(spawner, name="spawner")
+        async with runs.span("join"):
+            await sup.join()
+
+    def tasks_untouched(runs: kata.Probes) -> str | None:
+        tasks = supervised.pop(id(runs))
+        runs.records.extend(tasks.records)  # the report's timeline shows the tasks too
+        hit = [r.name for r in tasks.records if r.cancelled is not None]
+        if hit:
+            return (
+                f"cancelling join()'s caller also cancelled the tasks {hit}: join must only "
+                "wait for them, in every round of waiting (tasks spawned while it waits "
+                "included). gather() cancels its children when it is cancelled; asyncio.wait "
+                "(or a shield) does not"
+            )
+        return None
+
+    await kata.sweep(
+        scenario,
+        what="join() over tasks of 1 and 2 s plus a task spawned at 0.5 s that ends at 3.5 s",
+        invariant=tasks_untouched,
+        tasks_may_remain=True,
+        record=probes,
+    )

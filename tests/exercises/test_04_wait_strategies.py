@@ -428,3 +428,198 @@ async def test_caller_cancel(submission, probes):
             "cancelled at t=0.2 s. asyncio.wait does not cancel its tasks when it is "
             "cancelled: cancel them yourself (try/finally)",
         )
+
+
+# -- the cancellation sweep and the property ----------------------------------
+
+
+class _Witness:
+    """What the jobs saw happen after their caller was cancelled.
+
+    A cancel of the caller's task raises its ``cancelling()`` count at once, so
+    each job can tell, when it starts, ends or is cancelled, whether the
+    caller had already been cancelled. In a correct solution all of that happens
+    at the very instant of the cancel; anything at a later instant is a job left
+    running (or started) after the cancel, or a cancellation that reached the
+    caller late.
+    """
+
+    def __init__(self) -> None:
+        self.caller = asyncio.current_task()
+        self.t0 = kata.now()
+        self.after: list[tuple[float, str]] = []
+        self.caught_at: float | None = None
+
+    def note(self, what: str) -> None:
+        if self.caller is not None and self.caller.cancelling():
+            self.after.append((kata.now(), what))
+
+    def job(self, probes: kata.Probes, name: str, delay: float) -> Any:
+        async def run() -> str:
+            self.note(f"job {name!r} started")
+            async with probes.span(name):
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    self.note(f"job {name!r} was cancelled")
+                    raise
+                self.note(f"job {name!r} finished")
+                return f"result-{name}"
+
+        return run
+
+    def problem(self) -> str | None:
+        seen = [t for t, _ in self.after]
+        if self.caught_at is not None:
+            seen.append(self.caught_at)
+        if not seen:
+            return None
+        first = min(seen)
+        late = [(t, what) for t, what in self.after if t > first + 1e-9]
+        if late:
+            t, what = late[0]
+            return (
+                f"the caller was cancelled by t={first - self.t0:g} s, but {what} at "
+                f"t={t - self.t0:g} s: when the caller is cancelled, every job must be "
+                "cancelled at that very moment (asyncio.wait does not do it for you)"
+            )
+        if self.caught_at is not None and self.caught_at > first + 1e-9:
+            return (
+                f"the caller was cancelled by t={first - self.t0:g} s, but the CancelledError "
+                f"only reached it at t={self.caught_at - self.t0:g} s: it must propagate at once"
+            )
+        return None
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant, in any mode, cancels every job",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    # No job fails here: a job that failed before the caller's cancel leaves its
+    # exception in a task nobody reports, and what becomes of it is not specified.
+    witnesses: dict[int, _Witness] = {}
+    phases: list[tuple[str, float | None, dict[str, float]]] = [
+        ("first_completed", None, {"a": 1.0, "b": 2.0, "c": 0.5}),
+        ("first_exception", None, {"x": 0.5, "y": 1.0, "z": 1.5}),
+        ("all_completed", 1.2, {"p": 0.25, "q": 2.0, "r": 0.75}),
+    ]
+
+    async def scenario(runs: kata.Probes) -> None:
+        witnesses[id(runs)] = w = _Witness()
+        try:
+            for mode, timeout, spec in phases:
+                jobs = {name: w.job(runs, name, delay) for name, delay in spec.items()}
+                await submission.run_and_wait(jobs, mode=mode, timeout=timeout)
+        except asyncio.CancelledError:
+            w.caught_at = kata.now()
+            raise
+
+    def every_job_cancelled_at_once(runs: kata.Probes) -> str | None:
+        return witnesses[id(runs)].problem()
+
+    await kata.sweep(
+        scenario,
+        what=f"{CALL}({{a=1.0 s, b=2.0 s, c=0.5 s}}, mode='first_completed'), then "
+        "({x=0.5 s, y=1.0 s, z=1.5 s}, mode='first_exception'), then "
+        "({p=0.25 s, q=2.0 s, r=0.75 s}, mode='all_completed', timeout=1.2)",
+        invariant=every_job_cancelled_at_once,
+        record=probes,
+    )
+
+
+@kata.check(
+    "any jobs, each mode, any timeout: the report and the instant match asyncio.wait "
+    "(property, 60 scenarios)",
+    group="behaviour",
+    hint=3,
+)
+def test_property_reports_match_wait(submission):
+    from hypothesis import strategies as st
+
+    # Each scenario is run in every mode, with its jobs inserted in both orders:
+    # simultaneous finishers (delays in 1/2 s) with mixed outcomes are common.
+    scenarios = st.tuples(
+        st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=6),  # 1/2 s, fails
+        st.permutations("abcdef"),  # the jobs' names
+        st.none() | st.integers(0, 8),  # timeout (k/4 + 1/8) s: never on a job's end
+    )
+
+    async def one(
+        specs: list[tuple[str, float, bool]], mode: str, timeout: float | None
+    ) -> str | None:
+        runs = kata.Probes()
+        errors = {n: ValueError(f"{n} failed") for n, _, _ in specs}
+        delays = {n: delay for n, delay, _ in specs}
+        failing = {n for n, _, fails in specs if fails}
+        jobs = {
+            n: runs.job(delays[n], exc=errors[n] if n in failing else None, name=n) for n in delays
+        }
+        call = (
+            f"{CALL}({{"
+            + ", ".join(
+                f"{n}={delays[n]:g} s" + (" raising" if n in failing else "") for n in delays
+            )
+            + f"}}, mode={mode!r}"
+            + (f", timeout={timeout:g}" if timeout is not None else "")
+            + ")"
+        )
+        if not delays:
+            stop = 0.0
+        elif mode == "first_completed":
+            stop = min(delays.values())
+        elif mode == "first_exception" and failing:
+            stop = min(delays[n] for n in failing)
+        else:
+            stop = max(delays.values())
+        if timeout is not None and delays:
+            stop = min(stop, timeout)
+        done = {
+            n: errors[n] if n in failing else f"result-{n}" for n in delays if delays[n] <= stop
+        }
+        pending = sorted(n for n in delays if delays[n] > stop)
+
+        t0 = kata.now()
+        report = await submission.run_and_wait(jobs, mode=mode, timeout=timeout)
+        took = kata.now() - t0
+        unfinished = sorted(r.name for r in runs.records if r.finally_at is None)
+        if not isinstance(report, submission.WaitReport):
+            return f"{call} returned {report!r}, not a WaitReport"
+        got_done, got_pending = _plain(report.done), _plain(report.pending)
+        same_done = (
+            type(got_done) is dict
+            and got_done.keys() == done.keys()
+            and all(
+                got_done[n] is v
+                if isinstance(v, BaseException)
+                else type(got_done[n]) is type(v) and got_done[n] == v
+                for n, v in done.items()
+            )
+        )
+        if not same_done or got_pending != pending:
+            return (
+                f"{call} reported done={got_done!r}, pending={got_pending!r}; expected "
+                f"done={done!r}, pending={pending!r}"
+            )
+        if not stop - kata.T_LOW <= took <= stop + kata.T_HIGH:
+            return f"{call} returned after {took:g} s of loop time; expected {stop:g} s"
+        if unfinished:
+            return (
+                f"{call} returned while jobs {unfinished} had not run their cleanup: cancel "
+                "the pending jobs and await them before returning"
+            )
+        return None
+
+    async def check(scenario: tuple[list[tuple[int, bool]], list[str], int | None]) -> Any:
+        drawn, names, k = scenario
+        # With no jobs it is called without a timeout (README).
+        timeout = None if k is None or not drawn else k / 4 + 1 / 8
+        specs = [(n, half / 2, fails) for n, (half, fails) in zip(names, drawn, strict=False)]
+        for mode in MODES:
+            for order in (specs, specs[::-1]):
+                if problem := await one(order, mode, timeout):
+                    return problem
+        return None
+
+    kata.forall(scenarios, check, what=f"{CALL}(jobs, mode=..., timeout=...)", examples=60)

@@ -383,3 +383,135 @@ async def test_caller_cancel_tears_down(submission, probes):
     finally:
         await _cleanup(call)
     _check_teardown(probes, source, ended_at, pulled_then, what)
+
+
+# -------------------------------------------- instruments: a property and a sweep
+
+
+@kata.check(
+    "any stages, workers and maxsize: source order, every stage in turn, at most `workers` "
+    "calls per stage, and the backpressure bound (property, 30 pipelines)",
+    group="behaviour",
+    hint=3,
+)
+def test_pipelines_keep_order_and_bounds(submission):
+    from hypothesis import strategies as st
+
+    stage_plans = st.tuples(
+        st.integers(1, 3),  # workers
+        st.lists(st.integers(0, 4), min_size=1, max_size=3).map(tuple),  # quarters, by item
+    )
+    pipelines = st.tuples(
+        st.lists(stage_plans, min_size=1, max_size=3).map(tuple),
+        st.integers(0, 12),  # items
+        st.integers(1, 2),  # maxsize
+        st.sampled_from(["async generator", "generator"]),
+    )
+
+    async def check(plan: tuple[Any, ...]) -> str | None:
+        plans, n_items, maxsize, kind = plan
+        gauge = _InFlight()
+        source = Source([f"item{i}" for i in range(n_items)], on_pull=gauge.pulled)
+        running = [0] * len(plans)
+        peak = [0] * len(plans)
+
+        def stage(k: int, workers: int, quarters: tuple[int, ...]) -> Any:
+            last = k == len(plans) - 1
+
+            async def fn(item: str) -> str:
+                running[k] += 1
+                peak[k] = max(peak[k], running[k])
+                try:
+                    index = int(item.split(">")[0][4:])
+                    await asyncio.sleep(quarters[index % len(quarters)] / 4)
+                finally:
+                    running[k] -= 1
+                if last:
+                    gauge.emitted()
+                return f"{item}>{k}"
+
+            return submission.Stage(fn, workers=workers)
+
+        stages = [stage(k, w, q) for k, (w, q) in enumerate(plans)]
+        got = await submission.run_pipeline(
+            source.agen() if kind == "async generator" else source.gen(), stages, maxsize=maxsize
+        )
+        path = "".join(f">{k}" for k in range(len(plans)))
+        want = [f"item{i}{path}" for i in range(n_items)]
+        if got != want:
+            return (
+                f"it returned {got!r}; expected {want!r}: every item goes through every "
+                "stage in turn, and the output comes back in source order"
+            )
+        over = [k for k, (w, _) in enumerate(plans) if peak[k] > w]
+        if over:
+            k = over[0]
+            return (
+                f"stage {k} ran {peak[k]} calls at once with workers={plans[k][0]}: start "
+                "exactly `workers` tasks per stage"
+            )
+        bound = len(plans) * maxsize + sum(w for w, _ in plans) + 1
+        if gauge.worst > bound:
+            return (
+                f"{gauge.worst_pulled} items had been pulled from the source at "
+                f"t={gauge.worst_at:g} s while only {gauge.worst_out} had come out of the last "
+                f"stage: at most {bound} may be in flight (stages x maxsize, plus one per "
+                "worker, plus one in the feeder's hand). Every queue holds at most maxsize "
+                "items; pull the next item only after `put()` found room"
+            )
+        return None
+
+    kata.forall(
+        pipelines,
+        check,
+        what=f"{CALL}(source of n items, stages given as (workers, delays in quarter seconds "
+        "by item), maxsize)",
+        examples=30,
+    )
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant tears the pipeline down",
+    group="cancellation",
+    hint=6,
+)
+async def test_cancellation_sweep(submission, probes):
+    # Per run: the source, and what it had done in the very step the call ended.
+    sources: dict[int, Source] = {}
+    at_exit: dict[int, tuple[bool, int]] = {}
+
+    async def scenario(runs: kata.Probes) -> Any:
+        source = Source(list(range(6)))
+        sources[id(runs)] = source
+        stages = [
+            submission.Stage(stage_fn(runs, "s0", 1.0)),
+            submission.Stage(stage_fn(runs, "s1", 2.0), workers=2),
+            submission.Stage(stage_fn(runs, "s2", 1.0)),
+        ]
+        try:
+            return await submission.run_pipeline(source.agen(), stages)
+        finally:
+            at_exit[id(runs)] = (source.finally_at is not None, source.pulled)
+
+    def torn_down(runs: kata.Probes) -> str | None:
+        source = sources.pop(id(runs))
+        closed, pulled = at_exit.pop(id(runs))
+        if not closed:
+            return (
+                "the source generator's `finally` had not run when the CancelledError left "
+                f"{CALL}: close the source (`await source.aclose()`) before the cancellation "
+                "leaves"
+            )
+        if source.pulled != pulled:
+            return (
+                f"the source was still pulled after the cancellation ({pulled} items when it "
+                f"left {CALL}, {source.pulled} later): stop feeding the pipeline"
+            )
+        return None
+
+    await kata.sweep(
+        scenario,
+        what=f"{CALL}(6 items, stages of 1.0 s, 2.0 s with 2 workers, 1.0 s)",
+        invariant=torn_down,
+        record=probes,
+    )

@@ -458,3 +458,208 @@ async def test_all_or_nothing_caller_cancel(submission, probes):
 )
 async def test_fail_fast_caller_cancel(submission, probes):
     await _caller_cancel(submission, probes, FF)
+
+
+# -- the cancellation sweep and the property ------------------------------------
+
+
+class _SweepRun:
+    """One run of the sweep's scenario: what its jobs saw, and the caller's view.
+
+    A cancel of the caller's task raises its ``cancelling()`` count at once, so
+    a job can tell, when it starts, ends or is cancelled, whether the caller had
+    already been cancelled: in a correct solution that all happens at the very
+    instant of the cancel (a job's cleanup may take longer, and must be awaited).
+    """
+
+    def __init__(self, probes: kata.Probes) -> None:
+        self.probes = probes
+        self.caller = asyncio.current_task()
+        self.t0 = kata.now()
+        self.after: list[tuple[float, str]] = []
+        self.raised_at: float | None = None
+        self.unfinished_at_raise: list[str] = []
+
+    def note(self, what: str) -> None:
+        if self.caller is not None and self.caller.cancelling():
+            self.after.append((kata.now(), what))
+
+    def job(self, name: str, delay: float, cleanup: float = 0.0) -> Callable[[], Awaitable[Any]]:
+        """A job of ``delay`` s; its ``finally`` takes ``cleanup`` s (closing a connection)."""
+
+        async def run() -> str:
+            self.note(f"{name} started")
+            async with self.probes.span(name):
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    self.note(f"{name} was cancelled")
+                    raise
+                finally:
+                    if cleanup:
+                        await asyncio.sleep(cleanup)
+                self.note(f"{name} finished")
+                return f"result-{name}"
+
+        return run
+
+    def problem(self) -> str | None:
+        rel = self.t0
+        if self.unfinished_at_raise:
+            return (
+                f"the CancelledError reached the caller at t={self.raised_at - rel:g} s while "
+                f"job(s) {self.unfinished_at_raise} had not finished their cleanup: cancel the "
+                "running jobs and await them (their cleanup may take a while) before the "
+                "cancellation propagates"
+            )
+        seen = [t for t, _ in self.after]
+        if not seen:
+            return None
+        first = min(seen)
+        late = [(t, what) for t, what in self.after if t > first + 1e-9]
+        if late:
+            t, what = late[0]
+            return (
+                f"the caller was cancelled by t={first - rel:g} s, but {what} at "
+                f"t={t - rel:g} s: a cancel of the caller must cancel every running job at once"
+            )
+        return None
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant cancels the jobs and awaits their cleanup",
+    group="cancellation",
+    hint=6,
+)
+async def test_cancellation_sweep(submission, probes):
+    # No job fails here: an outside cancel and a job's failure at the same instant
+    # may end either way (a TaskGroup lets the errors win).
+    runs_of: dict[int, _SweepRun] = {}
+
+    async def scenario(runs: kata.Probes) -> None:
+        runs_of[id(runs)] = run = _SweepRun(runs)
+        phases = [
+            (AON, [run.job("a0", 1.0), run.job("a1", 0.5), run.job("a2", 2.0, cleanup=0.25)]),
+            (FF, [run.job("f0", 0.75, cleanup=0.25), run.job("f1", 0.5), run.job("f2", 1.5)]),
+        ]
+        for func, factories in phases:
+            try:
+                await getattr(submission, func)(factories)
+            except asyncio.CancelledError:
+                run.raised_at = kata.now()
+                run.unfinished_at_raise = _unfinished(runs)  # in the very step it arrived
+                raise
+            except BaseException as exc:
+                _untangle(exc)
+                raise RuntimeError(
+                    f"{func} raised {exc!r}, although none of its jobs failed"
+                    + (
+                        "; a cancel must come out as a plain CancelledError"
+                        if not isinstance(exc, Exception)
+                        else ""
+                    )
+                ) from None
+
+    def cancelled_and_cleaned_up(runs: kata.Probes) -> str | None:
+        return runs_of[id(runs)].problem()
+
+    await kata.sweep(
+        scenario,
+        what=f"{AON}([1.0 s, 0.5 s, 2.0 s with a 0.25 s cleanup]), then "
+        f"{FF}([0.75 s with a 0.25 s cleanup, 0.5 s, 1.5 s])",
+        invariant=cancelled_and_cleaned_up,
+        record=probes,
+    )
+
+
+@kata.check(
+    "any jobs: results in order, or the failures of the first failing instant, cleaned up "
+    "(property, 60 scenarios)",
+    group="behaviour",
+    hint=2,
+)
+def test_property_first_failing_instant(submission):
+    from hypothesis import strategies as st
+
+    # Delays in 1/2 s, so jobs often end (and fail) at the same instant.
+    scenarios = st.lists(st.tuples(st.integers(1, 3), st.booleans()), min_size=1, max_size=5)
+
+    async def one(func: str, drawn: list[tuple[int, bool]]) -> str | None:
+        runs = kata.Probes()
+        delays = [half / 2 for half, _ in drawn]
+        errors = [
+            ValueError(f"job{i} failed") if fails else None for i, (_, fails) in enumerate(drawn)
+        ]
+        factories = [
+            runs.job(delay, exc=exc, name=f"job{i}")
+            for i, (delay, exc) in enumerate(zip(delays, errors, strict=True))
+        ]
+        call = (
+            f"{func}(["
+            + ", ".join(
+                f"{d:g} s" + (" ValueError" if e is not None else " ok")
+                for d, e in zip(delays, errors, strict=True)
+            )
+            + "])"
+        )
+        failing = [i for i, e in enumerate(errors) if e is not None]
+        t0 = kata.now()
+        try:
+            got = await getattr(submission, func)(factories)
+        except Exception as exc:
+            unfinished = _unfinished(runs)  # in the very step it arrived
+            took = kata.now() - t0
+            _untangle(exc)
+            if not failing:
+                return f"{call} raised {exc!r}, although no job failed"
+            first = min(delays[i] for i in failing)
+            real = {id(errors[i]): errors[i] for i in failing if delays[i] == first}
+            if func == AON:
+                members = list(exc.exceptions) if isinstance(exc, ExceptionGroup) else None
+                if (
+                    members is None
+                    or {id(m) for m in members} != set(real)
+                    or len(members) != len(real)
+                ):
+                    return (
+                        f"{call} raised {exc!r}; expected an ExceptionGroup of exactly the "
+                        f"failures at t={first:g} s, the first failing instant: "
+                        f"{list(real.values())!r} (in any order: they happened together)"
+                    )
+            elif id(exc) not in real:
+                return (
+                    f"{call} raised {exc!r}; expected, bare, the very error of a job failing "
+                    f"at t={first:g} s, the first failing instant: one of {list(real.values())!r}"
+                )
+            if not first - kata.T_LOW <= took <= first + kata.T_HIGH:
+                return f"{call} raised after {took:g} s of loop time; expected {first:g} s"
+            if unfinished:
+                return (
+                    f"{call} raised while job(s) {unfinished} had not finished their cleanup: "
+                    "cancel the other jobs and await them before raising"
+                )
+            for i, delay in enumerate(delays):
+                rec = runs.get(f"job{i}")
+                if delay > first and rec.cancelled is None:
+                    return (
+                        f"{call}: job{i} ({delay:g} s) was still running when the first failure "
+                        f"happened at t={first:g} s, but it was never cancelled"
+                    )
+            return None
+        took = kata.now() - t0
+        if failing:
+            return f"{call} returned {got!r}, although job(s) {failing} failed"
+        want = [f"result-job{i}" for i in range(len(delays))]
+        if type(got) is not list or got != want:
+            return f"{call} returned {got!r}; expected {want!r} (input order)"
+        if not max(delays) - kata.T_LOW <= took <= max(delays) + kata.T_HIGH:
+            return f"{call} took {took:g} s of loop time; expected {max(delays):g} s (the slowest)"
+        return None
+
+    async def check(drawn: list[tuple[int, bool]]) -> str | None:
+        for func in (AON, FF):
+            if problem := await one(func, drawn):
+                return problem
+        return None
+
+    kata.forall(scenarios, check, what=f"{AON} and {FF}", examples=60)

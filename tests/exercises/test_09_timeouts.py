@@ -593,3 +593,293 @@ async def test_collect_caller_cancel(submission, probes):
             f"{what}: the CancelledError left your function before the stream was closed; "
             "close it in a `finally:` (await stream.aclose()) so a cancel closes it too",
         )
+
+
+# -- instruments: a property over planned streams, and a cancellation sweep ----------------
+
+
+async def _hops() -> None:
+    """Two loop steps at the same instant (see the cancellation sweep)."""
+    for _ in range(2):
+        await asyncio.sleep(0)
+
+
+class _PlannedStream:
+    """A stream object yielding after each gap, then ending, stalling or raising ``end``.
+
+    Like ``_StreamObject``, a cancelled read leaves it open; only ``aclose()`` closes it.
+    With ``hop``, an item is handed over two loop steps after its instant (see the sweep).
+    """
+
+    def __init__(
+        self, gaps: list[float], end: str | BaseException, end_gap: float, *, hop: bool = False
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self._hop = hop
+        due, at = [], loop.time()
+        for gap in gaps:
+            at += gap
+            due.append(at)
+        self._due = due
+        self._end_at = at + end_gap
+        self._end = end
+        self._next = 0
+        self.closed_at: float | None = None
+
+    def __aiter__(self) -> _PlannedStream:
+        return self
+
+    async def __anext__(self) -> str:
+        loop = asyncio.get_running_loop()
+        if self.closed_at is not None:
+            raise StopAsyncIteration
+        if self._next < len(self._due):
+            await asyncio.sleep(max(0.0, self._due[self._next] - loop.time()))
+            if self._hop:
+                await _hops()
+            self._next += 1
+            return f"item{self._next - 1}"
+        if self._end == "stall":
+            await asyncio.Event().wait()
+        await asyncio.sleep(max(0.0, self._end_at - loop.time()))
+        if isinstance(self._end, BaseException):
+            raise self._end
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = asyncio.get_running_loop().time()
+
+
+class _Closed:
+    """When an async generator's ``finally`` ran (None while it is open)."""
+
+    at: float | None = None
+
+
+def _planned_gen(
+    gaps: list[float], end: str | BaseException, end_gap: float, closed: _Closed
+) -> AsyncIterator[str]:
+    async def gen() -> AsyncIterator[str]:
+        try:
+            for i, gap in enumerate(gaps):
+                await asyncio.sleep(gap)
+                yield f"item{i}"
+            if end == "stall":
+                await asyncio.Event().wait()
+            await asyncio.sleep(end_gap)
+            if isinstance(end, BaseException):
+                raise end
+        finally:
+            closed.at = asyncio.get_running_loop().time()
+
+    return gen()
+
+
+def _oracle(
+    gaps: list[float], end: str, end_gap: float, idle: float, deadline: float
+) -> tuple[float, int, set[str]]:
+    """When collect_until_idle must stop (relative to its start), with how many items, and why.
+
+    The reasons are "exhausted", "raise" (the stream's own TimeoutError) or the
+    timeouts; when the idle limit and the deadline fall on one instant, either
+    reason is right (left open by the curriculum).
+    """
+    last, count = 0.0, 0
+    at = 0.0
+    for gap in gaps:
+        at += gap
+        limit = min(last + idle, deadline)
+        if at > limit:
+            break
+        last, count = at, count + 1
+    else:
+        limit = min(last + idle, deadline)
+        end_at = last + end_gap if end != "stall" else float("inf")
+        if end_at <= limit:
+            return end_at, count, {"exhausted" if end == "end" else "raise"}
+    reasons = set()
+    if last + idle <= deadline:
+        reasons.add("idle")
+    if deadline <= last + idle:
+        reasons.add("deadline")
+    return min(last + idle, deadline), count, reasons
+
+
+@kata.check(
+    "collect_until_idle: items, reason and instant match the rules for planned streams "
+    "(property, 50 plans, each as a generator and as a stream object)",
+    group="behaviour",
+    hint=3,
+)
+def test_collect_matches_the_rules(submission):
+    from hypothesis import strategies as st
+
+    # Items arrive on quarter seconds; the idle limit is an odd number of eighths and
+    # the deadline an odd number of sixteenths after some item (or the start): no limit
+    # ever falls on an item's instant, and the two limits never fall on one instant.
+    idles = [1.125, 0.875, 0.625, 0.375, BIG]
+
+    def plan(raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        gaps, end, end_gap, idle, (after, k) = raw
+        deadline = BIG if after > len(gaps) else sum(gaps[:after]) + k / 8 + 1 / 16
+        return gaps, end, end_gap, idles[idle], deadline
+
+    plans = (
+        st.tuples(
+            st.lists(st.integers(1, 4).map(lambda q: q / 4), min_size=1, max_size=8),  # gaps
+            st.sampled_from(["stall", "end", "timeout"]),  # how the stream ends
+            st.integers(1, 6).map(lambda q: q / 4),  # the gap before it ends
+            st.integers(0, len(idles) - 1),  # idle
+            st.tuples(st.integers(0, 9), st.integers(0, 7)),  # deadline: after item, sixteenths
+        )
+        .map(plan)
+        .filter(lambda p: p[1] != "stall" or min(p[3], p[4]) < BIG)
+    )
+
+    async def run(plan: tuple[Any, ...], kind: str) -> str | None:
+        gaps, end, end_gap, idle, rel_deadline = plan
+        await asyncio.sleep(1.0)  # the deadline is a loop time, not seconds from the call
+        err = TimeoutError("the stream's own timeout")
+        end_value: str | BaseException = err if end == "timeout" else end
+        closed = _Closed()
+        stream: Any = (
+            _planned_gen(gaps, end_value, end_gap, closed)
+            if kind == "generator"
+            else _PlannedStream(gaps, end_value, end_gap)
+        )
+        t0 = kata.now()
+        when, count, reasons = _oracle(gaps, end, end_gap, idle, rel_deadline)
+        items = [f"item{i}" for i in range(count)]
+        try:
+            got = await submission.collect_until_idle(stream, idle=idle, deadline=t0 + rel_deadline)
+        except TimeoutError as exc:
+            if "raise" not in reasons or exc is not err:
+                return f"it raised {exc!r} after {kata.seconds(kata.now() - t0)}; " + (
+                    "expected the stream's own TimeoutError, unchanged"
+                    if "raise" in reasons
+                    else f"expected Collected(items={items!r}, reason="
+                    + " or ".join(repr(r) for r in sorted(reasons))
+                    + f") after {kata.seconds(when)}"
+                )
+            got = None
+        took = kata.now() - t0
+        is_closed = (closed.at if kind == "generator" else stream.closed_at) is not None
+        if got is not None:
+            if "raise" in reasons:
+                return (
+                    f"it returned {got!r}; the stream raised its own TimeoutError after "
+                    f"{kata.seconds(when)}, which must propagate (check cm.expired())"
+                )
+            if not isinstance(got, submission.Collected):
+                return f"it returned {got!r}; expected a Collected(items=..., reason=...)"
+            if got.items != items or got.reason not in reasons:
+                return (
+                    f"it returned Collected(items={got.items!r}, reason={got.reason!r}); "
+                    f"expected Collected(items={items!r}, reason="
+                    + " or ".join(repr(r) for r in sorted(reasons))
+                    + "): the idle limit counts from the previous item (or the start), the "
+                    "deadline is an absolute loop time, and the reason is the limit that "
+                    "actually stopped the collection"
+                )
+        if not when - 1e-9 <= took <= when + 0.01:
+            return (
+                f"it ended after {kata.seconds(took)}; it should end after "
+                f"{kata.seconds(when)}, when the first limit (idle after the last item, or the "
+                "deadline) passed or the stream ended"
+            )
+        if not is_closed:
+            return "it ended without closing the stream: always `await stream.aclose()`"
+        return None
+
+    async def check(plan: tuple[Any, ...]) -> str | None:
+        for kind in ("generator", "object"):
+            problem = await run(plan, kind)
+            if problem is not None:
+                stream = "an async generator" if kind == "generator" else "a stream object"
+                return f"with {stream}, {problem}"
+        return None
+
+    kata.forall(
+        plans,
+        check,
+        what=f"{COLLECT}(a stream planned as (gaps between items, how it ends, the gap before "
+        "that, idle, deadline counted from the call's start))",
+        examples=50,
+    )
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant of either function propagates and closes "
+    "the stream",
+    group="cancellation",
+    hint=6,
+)
+async def test_cancellation_sweep(submission, probes):
+    # Per run: was each stream closed in the very step the call ended?
+    left_open: dict[int, list[str]] = {}
+
+    # The streams hand each item over two loop steps after its instant, so a cancel
+    # landing at that instant reaches the caller before the read completes. On 3.11,
+    # asyncio.wait_for swallows a cancel when its awaitable finishes between the
+    # cancel and wait_for's wake-up (bpo-42130, fixed in 3.12): a learner's per-item
+    # wait_for must not be blamed for that.
+    async def _hopping_gen(runs: kata.Probes, name: str) -> AsyncIterator[str]:
+        async with runs.span(name):
+            for i in range(3):
+                await asyncio.sleep(0.2)
+                await _hops()
+                yield f"item{i}"
+            await asyncio.Event().wait()
+
+    async def call(runs: kata.Probes, label: str, stream: Any, is_closed: Any, **kw: float) -> Any:
+        try:
+            return await submission.collect_until_idle(stream, **kw)
+        finally:
+            if not is_closed():
+                left_open[id(runs)].append(label)
+
+    async def scenario(runs: kata.Probes) -> None:
+        left_open[id(runs)] = []
+        # A fetch that times out at 2.0 s (its cancellation cleanup is instant).
+        await submission.fetch_or_default(
+            runs.job(3.0, name="fetch"), timeout=2.0, default=_Default()
+        )
+        # A stream object (a cancelled read leaves it open) that goes idle.
+        obj = _PlannedStream([0.2, 0.2, 0.2], "stall", 0.0, hop=True)
+        await call(
+            runs,
+            "the stream object",
+            obj,
+            lambda: obj.closed_at is not None,
+            idle=0.5,
+            deadline=kata.now() + BIG,
+        )
+        # An async generator cut off by the deadline.
+        gen = _hopping_gen(runs, "generator")
+        await call(
+            runs,
+            "the async generator",
+            gen,
+            lambda: runs.get("generator").finally_at is not None,
+            idle=BIG,
+            deadline=kata.now() + 0.5,
+        )
+        await asyncio.sleep(0.25)  # the caller carries on: the deadline's instant is swept too
+
+    def closed_in_time(runs: kata.Probes) -> str | None:
+        streams = left_open.pop(id(runs))
+        if streams:
+            return (
+                f"{COLLECT} let the CancelledError (or its result) out before "
+                f"{streams[0]} was closed: close it in a `finally:` (await stream.aclose())"
+            )
+        return None
+
+    await kata.sweep(
+        scenario,
+        what=f"{FETCH}(a 3.0 s fetch, timeout=2.0), then {COLLECT} on a stream object going "
+        "idle, then on an async generator reaching its deadline",
+        invariant=closed_in_time,
+        record=probes,
+    )

@@ -512,3 +512,237 @@ async def test_raising_leaves_nothing_behind(submission, probes):
         fin = await _run_with_cancels(submission, bank, "A", "B", 30, cancels)
         _expect_clean(fin, bank, f"{_call('A', 'B', 30)} {label}")
         await asyncio.sleep(3.0)  # let anything left over finish before the next scenario
+
+
+# ----------------------------------------------------------------------------- the sweep and the property
+
+
+class _SweepRun:
+    """One run of the sweep's scenario: the world at the instant the transfer finished.
+
+    The transfer runs in its own task; the scenario forwards the sweep's cancel to
+    it and remembers when (``cancel_at``), so each run knows exactly where in the
+    transfer the cancel landed.
+    """
+
+    def __init__(self, bank: FakeBank) -> None:
+        self.bank = bank
+        self.t0 = kata.now()
+        self.cancel_at: float | None = None
+        self.fin = Finish(start=self.t0)
+        self.holders: dict[str, str | None] = {}
+        self.audit_problem: str | None = None
+
+    def when(self, acct: str, op: str) -> float | None:
+        """The instant bank.<op>(acct) landed (or None)."""
+        for t, what, a in self.bank.log:
+            if what == op and a == acct:
+                return t
+        return None
+
+    def problem(self) -> str | None:
+        rel = self.t0
+        if self.audit_problem:
+            return self.audit_problem
+        fin, cancel_at = self.fin, self.cancel_at
+        if fin.at is None:
+            return "transfer(bank, 'A', 'B', 30) never finished"
+        finished = rel + fin.at
+        where = f"at t={fin.at:g} s, the instant transfer(bank, 'A', 'B', 30) finished"
+        held = sorted(a for a, who in self.holders.items() if who != "audit")
+        if held:
+            return (
+                f"{where}, account(s) {held} were still locked: unlock every account you "
+                "locked in `finally` (a cancel while waiting for the second lock included)"
+            )
+        if fin.alive:
+            return (
+                f"{where}, task(s) {', '.join(fin.alive)} were still running: a shielded "
+                "credit must be awaited until it is done before you raise"
+            )
+        if cancel_at is None:
+            return None
+        debit_at = self.when("A", "debit")
+        at = f"cancelled at t={cancel_at - rel:g} s"
+        if debit_at is None or debit_at > cancel_at:
+            if fin.balances != {"A": 100, "B": 50}:
+                return (
+                    f"{where} ({at}, before the debit completed), the balances were "
+                    f"{fin.balances}: nothing may move when it is cancelled before the debit "
+                    "completes"
+                )
+            if finished > cancel_at + kata.T_HIGH:
+                return (
+                    f"{where}: {at}, before the debit completed, it must abort at once "
+                    "(nothing is committed yet: shield only the credit)"
+                )
+            return None
+        credit_at = self.when("B", "credit")
+        if fin.balances != {"A": 70, "B": 80} or credit_at is None:
+            return (
+                f"{where} ({at}, after the debit completed at t={debit_at - rel:g} s), the "
+                f"balances were {fin.balances}: once the debit is done the credit must land "
+                "despite the cancel (shield it and keep awaiting it)"
+            )
+        if finished > credit_at + kata.T_HIGH:
+            return (
+                f"{where}: {at}, it should raise as soon as the credit landed "
+                f"(t={credit_at - rel:g} s) and the locks were released"
+            )
+        return None
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant aborts cleanly, or completes the credit",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    # Another client of the bank holds account B for 1.25 s, so the transfer waits
+    # for a lock; a ticker stops the clock in the middle of every phase (waiting for
+    # B, the debit, the credit) besides the instants where each phase ends.
+    check_task = asyncio.current_task()
+    runs_of: dict[int, _SweepRun] = {}
+
+    async def scenario(runs: kata.Probes) -> None:
+        bank = FakeBank({"A": 100, "B": 50})
+        run = runs_of[id(runs)] = _SweepRun(bank)
+        me = asyncio.current_task()
+
+        async def audit() -> None:
+            async with runs.span("audit holds B"):
+                await bank.lock("B")
+                try:
+                    await asyncio.sleep(1.25)
+                finally:
+                    if bank._holders.get("B") != "audit":
+                        run.audit_problem = (
+                            "transfer(bank, 'A', 'B', 30), cancelled before it held account 'B', "
+                            "unlocked 'B', which another client held: unlock only the accounts "
+                            "you have locked (take each lock before the try whose finally "
+                            "releases it)"
+                        )
+                    else:
+                        await bank.unlock("B")
+
+        async def tick() -> None:
+            await asyncio.sleep(0.75)
+            while True:
+                await asyncio.sleep(1.0)
+
+        async def transfer() -> None:
+            fin = run.fin
+            try:
+                async with runs.span("transfer"):
+                    await submission.transfer(bank, "A", "B", 30)
+                fin.outcome = "returned"
+            except asyncio.CancelledError:
+                fin.outcome = "cancelled"
+                raise
+            except Exception as exc:
+                fin.outcome, fin.error = "raised", exc
+                raise
+            finally:
+                fin.at = kata.now() - fin.start
+                fin.balances = dict(bank.balances)
+                run.holders = {a: bank._holders.get(a) for a in bank.held()}
+                fin.alive = _alive_tasks(check_task, me, auditor, ticker, asyncio.current_task())
+
+        auditor = asyncio.create_task(audit(), name="audit")
+        ticker = asyncio.create_task(tick(), name="ticker")
+        main = asyncio.create_task(transfer(), name="transfer")
+        cancel: asyncio.CancelledError | None = None
+        try:
+            for task in (main, auditor):
+                while not task.done():
+                    try:
+                        await asyncio.wait({task})
+                    except asyncio.CancelledError as exc:
+                        cancel = exc
+                        debit_at = run.when("A", "debit")
+                        if main.done() or run.cancel_at is not None:
+                            pass  # it came after the transfer had finished
+                        elif debit_at is not None and abs(debit_at - kata.now()) <= 1e-9:
+                            pass  # exactly as the debit completed: not tested (README)
+                        else:
+                            run.cancel_at = kata.now()
+                            main.cancel()
+        finally:
+            ticker.cancel()
+            await asyncio.wait({ticker})
+        if cancel is not None and run.cancel_at is None:
+            raise cancel  # not passed on to the transfer
+        if main.cancelled():
+            raise cancel or asyncio.CancelledError()
+        if (error := main.exception()) is not None:
+            raise error
+
+    def conserved_and_unlocked(runs: kata.Probes) -> str | None:
+        return runs_of[id(runs)].problem()
+
+    await kata.sweep(
+        scenario,
+        what="transfer(bank, 'A', 'B', 30) (with 'B' held by another client for 1.25 s)",
+        invariant=conserved_and_unlocked,
+        completes=True,
+        record=probes,
+    )
+
+
+@kata.check(
+    "any cancels: abort at once before the debit, else land the credit and raise at 2.0 s "
+    "(property, 60 scenarios)",
+    group="timing",
+    hint=5,
+)
+def test_property_any_cancel_schedule(submission):
+    from hypothesis import strategies as st
+
+    # Cancel instants (k/4 + 1/8) s: never exactly when the debit or the credit lands.
+    scenarios = st.lists(st.integers(0, 10), max_size=4, unique=True)
+
+    async def one(cancels: list[float], rich: bool) -> str | None:
+        start = {"A": 100 if rich else 10, "B": 50}
+        moved = {"A": start["A"] - 30, "B": 80}
+        bank = FakeBank(start)
+        call = (
+            _call("A", "B", 30)
+            + f" with A={start['A']}, cancelled at "
+            + (", ".join(f"t={c:g} s" for c in cancels) if cancels else "no time")
+        )
+        fin = await _run_with_cancels(submission, bank, "A", "B", 30, cancels)
+        first = cancels[0] if cancels else None
+        if first is not None and first < 1.0:
+            outcome, at, balances = "cancelled", first, start
+        elif not rich:
+            outcome, at, balances = "raised InsufficientFunds", 1.0, start
+        elif first is not None and first < 2.0:
+            outcome, at, balances = "cancelled", 2.0, moved
+        else:
+            outcome, at, balances = "returned", 2.0, moved
+        got = fin.outcome
+        if got == "raised":
+            got = f"raised {type(fin.error).__name__}"
+        if got != outcome:
+            return (
+                f"{call}: it {got} at t={fin.at:g} s; expected it to have {outcome} at t={at:g} s"
+            )
+        assert fin.at is not None
+        if not at - kata.T_LOW <= fin.at <= at + kata.T_HIGH:
+            return f"{call}: it {got} at t={fin.at:g} s; expected at t={at:g} s"
+        if fin.balances != balances:
+            return f"{call}: when it {got}, the balances were {fin.balances}; expected {balances}"
+        if fin.held:
+            return f"{call}: when it {got}, account(s) {fin.held_text} were still locked"
+        if fin.alive:
+            return f"{call}: when it {got}, task(s) {', '.join(fin.alive)} were still running"
+        return None
+
+    async def check(ks: list[int]) -> str | None:
+        cancels = sorted(k / 4 + 1 / 8 for k in ks)
+        for rich in (True, False):
+            if problem := await one(cancels, rich):
+                return problem
+        return None
+
+    kata.forall(scenarios, check, what="transfer under a schedule of cancels", examples=60)

@@ -841,3 +841,240 @@ async def test_cancelled_while_waiting_holds_no_forks(submission, probes):
         f"{rec.rel(later[1].eat_start)}; forks 1 and 2 were free from t=2: the cancelled request "
         "must leave nothing behind (no pending grant, no reserved fork)",
     )
+
+
+# ================================================================= H2O property
+
+
+def _h2o_oracle(plan: tuple[tuple[str, int, int | None], ...]) -> tuple[list[float], set[int]]:
+    """The molecule instants, and which cancels to make, for atoms (kind, quarters, cancel).
+
+    A molecule forms the moment 2 H and 1 O are waiting. An atom's cancel (an odd
+    number of eighths after it arrived, so never on a molecule's instant) is made only
+    if no molecule formed since it arrived: then it is waiting whatever atoms the
+    submission put in earlier molecules (atoms of one kind are interchangeable).
+    """
+    events: list[tuple[float, int, int]] = []  # (time, 0 = arrival / 1 = cancel, atom)
+    for i, (_, quarters, cancel) in enumerate(plan):
+        events.append((quarters / 4, 0, i))
+        if cancel is not None:
+            events.append((quarters / 4 + cancel / 4 + 1 / 8, 1, i))
+    waiting: dict[str, set[int]] = {"H": set(), "O": set()}
+    molecules: list[float] = []
+    cancels: set[int] = set()
+    for when, kind, i in sorted(events):
+        atom = plan[i][0]
+        if kind == 1:
+            arrived = plan[i][1] / 4
+            if not any(m >= arrived for m in molecules) and i in waiting[atom]:
+                waiting[atom].discard(i)
+                cancels.add(i)
+            continue
+        waiting[atom].add(i)
+        while len(waiting["H"]) >= 2 and waiting["O"]:
+            for _ in range(2):
+                waiting["H"].remove(min(waiting["H"]))
+            waiting["O"].remove(min(waiting["O"]))
+            molecules.append(when)
+    return molecules, cancels
+
+
+@kata.check(
+    "H2O: with cancelled atoms, molecules still form the moment 2 H and 1 O wait "
+    "(property, 30 plans)",
+    group="timing",
+    hint=3,
+)
+def test_h2o_with_cancels(submission):
+    from hypothesis import strategies as st
+
+    atoms = st.tuples(
+        st.sampled_from("HHO"),
+        st.integers(0, 12),  # arrival, in quarter seconds
+        st.one_of(st.none(), st.integers(0, 5)),  # cancelled (k + 1/2) quarters after arriving
+    )
+    plans = st.lists(atoms, min_size=3, max_size=12).map(tuple)
+
+    async def check(plan: tuple[tuple[str, int, int | None], ...]) -> str | None:
+        expected, cancels = _h2o_oracle(plan)
+        chem = Chemistry(submission.H2O())
+        for i, (kind, quarters, _) in enumerate(plan):
+            chem.add(kind, quarters / 4, label=f"{kind}{i}@{quarters / 4:g}")
+        cancel_at = {i: plan[i][1] / 4 + (plan[i][2] or 0) / 4 + 1 / 8 for i in cancels}
+
+        async def cancel(i: int) -> None:
+            await asyncio.sleep(cancel_at[i])
+            chem.tasks[i].cancel()
+
+        cancellers = [asyncio.ensure_future(cancel(i)) for i in sorted(cancels)]
+        context = "H2O with " + ", ".join(
+            atom.label + (f" (cancelled at {_t(cancel_at[i])})" if i in cancels else "")
+            for i, atom in enumerate(chem.atoms)
+        )
+        try:
+            await asyncio.gather(*cancellers)
+            await chem.finish(cap=chem.origin + 10.0)
+            for i in sorted(cancels):
+                atom = chem.atoms[i]
+                due = chem.origin + cancel_at[i]
+                kata.expect(
+                    not atom.released,
+                    f"{context}: the cancelled atom {atom.label} was released at "
+                    f"{chem.rel(atom.released[0] if atom.released else None)}; no molecule "
+                    "could include it before its cancel",
+                )
+                kata.expect(
+                    atom.outcome == "cancelled"
+                    and atom.returned is not None
+                    and abs(atom.returned - due) <= EXACT,
+                    f"{context}: the call of {atom.label}, cancelled at {chem.rel(due)}, ended as "
+                    f"{atom.outcome!r} at {chem.rel(atom.returned)}; its CancelledError must "
+                    "propagate at once",
+                )
+            _check_molecules(chem, [chem.origin + t for t in expected], context)
+        except kata.KataFailure as exc:
+            return str(exc)
+        finally:
+            for task in cancellers:
+                task.cancel()
+        return None
+
+    kata.forall(
+        plans,
+        check,
+        what="H2O(atoms as (kind, arrival in quarter seconds, cancelled k+1/2 quarters later))",
+        examples=30,
+    )
+
+
+# ================================================================= cancellation sweep
+
+# Dining first: (philosopher, meals, duration, start, think), on a table of 5.
+_SWEEP_TABLE = [(0, 2, 1.0, 0.0, 0.0), (1, 1, 0.5, 0.0, 0.0), (2, 2, 0.5, 0.25, 0.25),
+                (3, 1, 1.0, 0.5, 0.0), (4, 1, 0.75, 0.25, 0.0)]  # fmt: skip
+# Then two H2O objects whose molecules all form at the last instant (2.0 s), so every
+# instant swept finds atoms waiting: hydrogens only (2 in the molecule being built, 2
+# queued), and one hydrogen with oxygens queued behind each other.
+_SWEEP_ATOMS = {
+    "A": [("H", 0.0), ("H", 0.5), ("H", 1.0), ("H", 1.5), ("O", 2.0), ("O", 2.0)],
+    "B": [("O", 0.0), ("H", 0.25), ("O", 0.75), ("O", 1.25)] + [("H", 2.0)] * 5,
+}
+_FOLLOW_UP_ATOMS = [("H", 0.0), ("H", 0.5), ("O", 1.0), ("H", 1.2), ("O", 1.5), ("H", 2.0)]
+
+
+@kata.check(
+    "cancellation sweep: cancelled at any instant, philosophers and atoms leave nothing "
+    "behind (the table and the H2O objects then work as new)",
+    group="cancellation",
+    hint=3,
+)
+async def test_cancellation_sweep(submission, probes):
+    found: dict[int, list[str]] = {}
+
+    async def follow_up(table: Any, molecules: dict[str, Any], runs: kata.Probes) -> list[str]:
+        """After the cancel: 5 x 1 meal of 1.0 s takes 3.0 s; atoms pair up as on a new object."""
+        problems: list[str] = []
+        rec = Table(table, 5, runs)
+        t0 = kata.now()
+        for p in range(5):
+            rec.philosopher(p, 1, 1.0)
+        chems = {}
+        for key, h2o in molecules.items():
+            chem = Chemistry(h2o, runs)
+            for kind, at in _FOLLOW_UP_ATOMS:
+                chem.add(kind, at, label=f"{key}:{kind}@+{at:g}")
+            chems[key] = chem
+        context = "after the cancel, 5 philosophers asked for 1 meal of 1.0 s each"
+        try:
+            end = await rec.finish(
+                t0 + 20.0,
+                context,
+                stuck_hint="Did a cancelled philosopher leave a fork taken, reserved or "
+                "promised to it?",
+            )
+            rec.check_rules(context)
+            kata.expect(
+                3.0 - 1e-9 <= end - t0 <= 3.01,
+                f"{context}: all ate after {kata.seconds(end - t0)}; it takes 3.0 s on a table "
+                "where nobody holds a fork: did a cancelled philosopher leave something behind?",
+            )
+        except kata.KataFailure as exc:
+            problems.append(str(exc))
+        for key, chem in chems.items():
+            context = (
+                f"after the cancel, H2O object {key} got H@+0, H@+0.5, O@+1.0, H@+1.2, O@+1.5, "
+                "H@+2.0 (molecules due at +1.0 and +2.0)"
+            )
+            try:
+                stuck = await chem.finish(t0 + 20.0)
+                kata.expect(
+                    not stuck,
+                    f"{context}: atoms {[a.label for a in stuck]} were never released "
+                    f"(releases: {_releases_text(chem)}): a cancelled atom must give back its "
+                    "place (its slot, its seat in the molecule)",
+                )
+                _check_molecules(chem, [t0 + 1.0, t0 + 2.0], context)
+            except kata.KataFailure as exc:
+                problems.append(str(exc))
+        return problems
+
+    async def scenario(runs: kata.Probes) -> None:
+        problems = found[id(runs)] = []
+        table = submission.DiningTable(5)
+        molecules = {key: submission.H2O() for key in _SWEEP_ATOMS}
+        meals = Table(table, 5, runs)
+        chems: dict[str, Chemistry] = {}
+        try:
+            start = kata.now()
+            for p, n, duration, at, think in _SWEEP_TABLE:
+                meals.philosopher(p, n, duration, start + at, think)
+            await asyncio.gather(*meals.tasks)
+            for key, atoms in _SWEEP_ATOMS.items():
+                chems[key] = chem = Chemistry(molecules[key], runs)
+                for i, (kind, at) in enumerate(atoms):
+                    chem.add(kind, at, label=f"{key}:{kind}{i}@{at:g}")
+            await asyncio.gather(*(t for chem in chems.values() for t in chem.tasks))
+        except asyncio.CancelledError:
+            # gather has cancelled every philosopher and atom, and waited for them.
+            held = {f: q for f, q in enumerate(meals.owner) if q is not None}
+            if meals.problems:
+                problems.append(f"the philosophers broke a rule: {meals.problems[0]}")
+            if held:
+                problems.append(
+                    "after the cancel, forks were still held: "
+                    + ", ".join(f"fork {f} by philosopher {q}" for f, q in held.items())
+                    + ". Cancelled while eating, put both forks down (in a `finally:`); "
+                    "cancelled while waiting, hold none"
+                )
+            for meal in meals.meals:
+                if meal.outcome not in ("returned", "cancelled"):
+                    problems.append(
+                        f"wants_to_eat({meal.p}, ...) ended as {meal.outcome!r} when cancelled"
+                    )
+            for key, chem in chems.items():
+                if chem.releases:
+                    problems.append(
+                        f"H2O object {key} released {_releases_text(chem)} although no "
+                        "molecule could form before the cancel"
+                    )
+                for atom in chem.atoms:
+                    if atom.arrived is not None and atom.outcome != "cancelled":
+                        problems.append(
+                            f"the call of atom {atom.label} ended as {atom.outcome!r}; a "
+                            "cancelled atom's CancelledError must propagate"
+                        )
+            problems.extend(await follow_up(table, molecules, runs))
+            raise
+
+    def nothing_left_behind(runs: kata.Probes) -> str | None:
+        problems = found.pop(id(runs))
+        if problems:
+            return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        return None
+
+    await kata.sweep(
+        scenario,
+        what="5 philosophers with 1 or 2 meals each, then two H2O objects with atoms waiting",
+        invariant=nothing_left_behind,
+        record=probes,
+    )

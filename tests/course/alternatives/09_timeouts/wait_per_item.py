@@ -44,7 +44,9 @@ async def collect_until_idle(stream, *, idle, deadline):
     finally:
         # A read still in flight (timeout or a cancel of the caller): cancel it and
         # wait until it has finished before closing the stream.
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})
-        await stream.aclose()
+        try:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.wait({pending})
+        finally:
+            await stream.aclose()
