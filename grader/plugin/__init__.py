@@ -83,6 +83,7 @@ class _Policy(asyncio.DefaultEventLoopPolicy):
         loop.set_exception_handler(_exception_handler)
         if state is not None:
             state.loop = loop
+            state.loops.append(loop)
         return loop
 
 

@@ -227,11 +227,18 @@ def guarded_sync(
     def run(*args: Any, **kwargs: Any) -> Any:
         state = state_of()
         session().monitor.enabled = False
+        wall0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 test(*args, **kwargs)
             finally:
+                # Loop time covered = what every virtual loop the check made ran
+                # (each starts at 0), so bench counts property scenarios too.
+                state.wall_s = time.perf_counter() - wall0
+                state.sim_s = sum(
+                    lp.time() for lp in state.loops if getattr(lp, "stats", None) is not None
+                )
                 gc.collect()
             problems = _warning_problems(list(caught))
         for ctx in state.loop_errors:

@@ -29,6 +29,7 @@ class CheckState:
     horizon: float = 600.0
     not_implemented: str | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    loops: list[asyncio.AbstractEventLoop] = field(default_factory=list)  # every loop it made
     loop_errors: list[dict[str, Any]] = field(default_factory=list)
     log_records: list[logging.LogRecord] = field(default_factory=list)
     blocking: list[BlockingEvent] = field(default_factory=list)
