@@ -60,7 +60,9 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_RELATIME = 1 << 21
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The process's own symbols include libc's: find_library("c") would run
+# ldconfig in a subprocess at every start.
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _mount(

@@ -75,6 +75,7 @@ class RunOutcome:
     forged_lines: int = 0
     isolation: str = "process"
     notes: tuple[str, ...] = field(default=())
+    every_check: tuple[str, ...] = ()  # every title, when --check kept only some
 
 
 def isolation_mode() -> str:
@@ -333,10 +334,12 @@ def _supervise(
     r_key, w_key = os.pipe()
     proc: _Cold | Launched
     try:
-        if warm is not None:
+        try:
+            if warm is None:
+                raise OSError("no warm worker")
             proc = warm.launch(str(staging), w_res, w_out, r_key)
-        else:
-            proc = _Cold(staging, w_res, w_out, r_key)
+        except OSError:
+            proc = _Cold(staging, w_res, w_out, r_key)  # a failed warm worker only costs speed
     except BaseException:
         for fd in (r_res, r_out, w_key):
             os.close(fd)
@@ -384,7 +387,13 @@ def _supervise(
         output=output,
         forged_lines=results.forged,
         isolation=mode,
+        every_check=_titles(collected),
     )
+
+
+def _titles(collected: dict[str, object] | None) -> tuple[str, ...]:
+    every = collected.get("every") if collected else None
+    return tuple(str(t) for t in every) if isinstance(every, list) else ()
 
 
 def _kill_group(pid: int) -> None:

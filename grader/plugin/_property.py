@@ -34,6 +34,25 @@ def _run(check: Callable[[Any], Awaitable[str | None]], example: Any) -> str | N
         loop.close()
 
 
+def _ignore_local_constants() -> None:
+    """Keep Hypothesis from mining the submission's source for example values.
+
+    Recent Hypothesis versions parse every "local" module (the submission and
+    the suite among them) to seed generation with their literals. Here that
+    would make the scenarios depend on the submission's text, so two
+    submissions could be judged on different scenarios, and it costs a parse
+    of each module on every cold grading. There is no public setting for it;
+    the private hook is replaced only where it exists.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - layout of another Hypothesis version
+        return
+    empty = getattr(providers, "_local_constants", None)
+    if empty is not None and hasattr(providers, "_get_local_constants"):
+        providers._get_local_constants = lambda: empty
+
+
 def forall(
     strategy: Any,
     check: Callable[[Any], Awaitable[str | None]],
@@ -47,6 +66,7 @@ def forall(
     from ._sweep import _mark
 
     _mark("property")
+    _ignore_local_constants()
     found: list[tuple[Any, str]] = []
 
     @settings(

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 ALL = "fetch_all"
@@ -410,7 +412,6 @@ def _exactly(got: Any, expected: list[Any]) -> bool:
     hint=1,
 )
 def test_property_every_fetch_at_once(submission):
-    from hypothesis import strategies as st
 
     letters = "abcde"
     scenarios = st.tuples(

@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 EXACT = 1e-5
@@ -584,7 +586,6 @@ def _spawn_tree(
     hint=5,
 )
 def test_join_over_spawn_trees(submission):
-    from hypothesis import strategies as st
 
     quarters = st.integers(0, 8)
     outcome = st.integers(0, len(_OUTCOMES) - 1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 CALL = "run_and_wait"
@@ -536,7 +538,6 @@ async def test_cancellation_sweep(submission, probes):
     hint=3,
 )
 def test_property_reports_match_wait(submission):
-    from hypothesis import strategies as st
 
     # Each scenario is run in every mode, with its jobs inserted in both orders:
     # simultaneous finishers (delays in 1/2 s) with mixed outcomes are common.

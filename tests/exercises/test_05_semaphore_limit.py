@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 CALL = "bounded_gather"
@@ -230,7 +232,6 @@ async def test_caller_cancel(submission, probes):
 
 @kata.check("no slot sits idle while jobs wait (property, 60 scenarios)", group="timing", hint=3)
 def test_slots_never_idle_while_jobs_wait(submission):
-    from hypothesis import strategies as st
 
     scenarios = st.tuples(
         st.lists(st.integers(1, 12).map(lambda q: q / 4), min_size=1, max_size=10),

@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 CALL = "run_pipeline"
@@ -395,7 +397,6 @@ async def test_caller_cancel_tears_down(submission, probes):
     hint=3,
 )
 def test_pipelines_keep_order_and_bounds(submission):
-    from hypothesis import strategies as st
 
     stage_plans = st.tuples(
         st.integers(1, 3),  # workers

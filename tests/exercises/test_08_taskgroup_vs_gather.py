@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 AON = "all_or_nothing"
@@ -579,7 +581,6 @@ async def test_cancellation_sweep(submission, probes):
     hint=2,
 )
 def test_property_first_failing_instant(submission):
-    from hypothesis import strategies as st
 
     # Delays in 1/2 s, so jobs often end (and fail) at the same instant.
     scenarios = st.lists(st.tuples(st.integers(1, 3), st.booleans()), min_size=1, max_size=5)

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 FETCH = "fetch_or_default"
@@ -713,7 +715,6 @@ def _oracle(
     hint=3,
 )
 def test_collect_matches_the_rules(submission):
-    from hypothesis import strategies as st
 
     # Items arrive on quarter seconds; the idle limit is an odd number of eighths and
     # the deadline an odd number of sixteenths after some item (or the start): no limit

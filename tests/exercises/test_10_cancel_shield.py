@@ -15,6 +15,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 
@@ -696,7 +698,6 @@ async def test_cancellation_sweep(submission, probes):
     hint=5,
 )
 def test_property_any_cancel_schedule(submission):
-    from hypothesis import strategies as st
 
     # Cancel instants (k/4 + 1/8) s: never exactly when the debit or the credit lands.
     scenarios = st.lists(st.integers(0, 10), max_size=4, unique=True)

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import strategies as st
+
 from grader import kata
 
 EXACT = 1e-5  # "exact" in the curriculum
@@ -886,7 +888,6 @@ def _h2o_oracle(plan: tuple[tuple[str, int, int | None], ...]) -> tuple[list[flo
     hint=3,
 )
 def test_h2o_with_cancels(submission):
-    from hypothesis import strategies as st
 
     atoms = st.tuples(
         st.sampled_from("HHO"),
