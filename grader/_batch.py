@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -32,6 +33,7 @@ from ._catalog import Catalog, Exercise
 from ._grading import grade_exercise, python_version
 from ._model import ExerciseResult
 from ._sandbox import child_env
+from ._schedule import Scheduler
 from ._warm import WarmWorker, warm_supported
 
 __all__ = [
@@ -118,8 +120,13 @@ def _checkout(path: str) -> Any:
         yield dest
 
 
+# Submissions graded at once: enough to keep both pools fed, few enough that a
+# killed run loses little and few clones sit on disk.
+_IN_FLIGHT = 3
+
+
 def _grade_one(
-    path: str, catalog: Catalog, warm: WarmWorker | None, jobs: int
+    path: str, catalog: Catalog, warm: WarmWorker | None, scheduler: Scheduler
 ) -> tuple[Row, list[ExerciseResult]]:
     runnable = [ex for ex in catalog.exercises if ex.runs_here()]
     try:
@@ -130,8 +137,7 @@ def _grade_one(
                 shown = f"{Path(path).name}/exercises/{ex.slug}/solution.py"
                 return grade_exercise(ex, files[ex.code], display_name=shown, warm=warm)
 
-            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                results = list(pool.map(one, runnable))
+            results = scheduler.run_all([(ex, functools.partial(one, ex)) for ex in runnable])
     except FileNotFoundError as exc:
         max_total = float(sum(ex.points for ex in runnable))
         return Row(path, {ex.code: 0.0 for ex in runnable}, 0.0, max_total, str(exc)), []
@@ -248,10 +254,15 @@ def run_batch(
         if warm_supported():
             with contextlib.suppress(OSError):
                 warm = stack.enter_context(WarmWorker(child_env()))
-        # Submissions run one after another, each fanning its exercises out to
-        # `jobs` gradings at once: rows are finished (and saved) in order.
-        for path in todo:
-            row, _ = _grade_one(path, catalog, warm, jobs)
+        scheduler = stack.enter_context(Scheduler(jobs))
+        # A few submissions are in flight at once, their exercises sharing the
+        # scheduler's slots, so one submission's slow real-time exercises do not
+        # leave the cores idle. Rows are still saved in the order given, each as
+        # soon as it and those before it are done.
+        ahead = stack.enter_context(
+            ThreadPoolExecutor(_IN_FLIGHT, thread_name_prefix="grade-submission")
+        )
+        for row, _ in ahead.map(lambda p: _grade_one(p, catalog, warm, scheduler), todo):
             rows.append(row)
             write_book(prefix, rows, codes, version, py)
             if on_row is not None:

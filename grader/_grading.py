@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import platform
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._catalog import Exercise
 from ._model import CheckOutcome, ExerciseResult, Gate, Group, ProbeSpan, Status
 from ._sandbox import Limits, RunOutcome, child_env, run_suite
+from ._schedule import Scheduler
 from ._scoring import score_checks, total
 from ._warm import WarmWorker, warm_supported
 
@@ -216,6 +217,16 @@ def grade_exercise(
             + (_stopped_reason(run, exercise.wall_limit) if run.timed_out else "see output"),
             output_tail=run.output[-4000:],
         )
+    if only is not None and run.collected == ():
+        return ExerciseResult(
+            **base,  # type: ignore[arg-type]
+            status=Status.ERROR,
+            score=0.0,
+            max_score=0.0,
+            wall_s=wall,
+            reason=f"no check of exercise {exercise.code} matches {only!r}; its checks are: "
+            + "; ".join(run.every_check),
+        )
     results = score_checks(exercise.points, _outcomes(run, exercise, submission, shown))
     score, max_score = total(results)
     notes: list[str] = []
@@ -231,6 +242,11 @@ def grade_exercise(
         )
     if only is None:
         max_score = float(exercise.points)
+    else:
+        notes.append(
+            f"only the checks matching {only!r} ran, so the points are scaled to them; "
+            "grade without --check for your score"
+        )
     passed = all(r.status in (Status.PASSED, Status.SKIPPED) for r in results)
     return ExerciseResult(
         **base,  # type: ignore[arg-type]
@@ -251,7 +267,10 @@ def grade_many(
     workers: int = 1,
     on_done: Callable[[ExerciseResult], None] | None = None,
 ) -> list[ExerciseResult]:
-    """Grade several (exercise, file, display name) triples, ``workers`` at a time, in order.
+    """Grade several (exercise, file, display name) triples; results in the order given.
+
+    ``workers`` gradings that keep a core busy run at once, beside up to as
+    many that mostly wait on the real clock (:mod:`grader._schedule`).
 
     Where the platform allows (Linux), one warm worker serves every grading of
     the call: each grading is still a fresh process, forked with pytest
@@ -273,5 +292,5 @@ def grade_many(
 
         if workers <= 1:
             return [one(j) for j in jobs]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, jobs))
+        with Scheduler(workers) as scheduler:
+            return scheduler.run_all([(j[0], functools.partial(one, j)) for j in jobs])

@@ -68,6 +68,9 @@ def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
         state.loop_errors.append(context)
 
 
+_only: list[str] = []  # `grade exercise --check NAME`: the part of a title to keep
+
+
 class _Policy(asyncio.DefaultEventLoopPolicy):
     """New loops are virtual unless the running check is ``@realtime``."""
 
@@ -129,6 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.set_inheritable(fd, False)
         os.close(int(fd_env))
         _writer[:] = [fd, key, os.getpid()]
+    if cfg.get("only"):
+        _only[:] = [str(cfg["only"])]
     monitor = Monitor()
     install(
         SessionState(
@@ -153,10 +158,34 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger("asyncio").propagate = False
 
 
+def _select(config: pytest.Config, items: list[pytest.Item], only: str) -> list[str]:
+    """Keep the checks whose title or test name contains ``only`` (any case).
+
+    Returns every check's title, for the message when nothing matched.
+    """
+    want = only.casefold()
+    kept, dropped, titles = [], [], []
+    for item in items:
+        mark = item.get_closest_marker("kata_check")
+        title = str(mark.kwargs.get("name", "")) if mark is not None else ""
+        titles.append(title or item.name)
+        if want in title.casefold() or want in item.name.casefold():
+            kept.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+    return titles
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _has_session():
         return
+    every: list[str] = []
+    if _only:
+        every = _select(config, items, _only[0])
     checks = []
     for item in items:
         mark = item.get_closest_marker("kata_check")
@@ -180,7 +209,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # every later collection so collections inside checks stay short.
     gc.freeze()
     sandbox = "namespaces" if session().isolated else "process"
-    _send({"type": "collected", "checks": checks, "sandbox": sandbox})
+    _send({"type": "collected", "checks": checks, "sandbox": sandbox, "every": every})
 
 
 def _has_session() -> bool:

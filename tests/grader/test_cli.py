@@ -206,3 +206,28 @@ def test_junit_gradescope_and_github_formats(course: Course, tmp_path) -> None:
 def test_machine_formats_are_refused_where_they_mean_nothing(course: Course) -> None:
     code, out, err = course.grade("list", "--format", "junit")
     assert code == 2 and "is for `grade exercise` and `grade all`" in err
+
+
+def test_check_option_runs_only_checks_whose_title_matches(course: Course) -> None:
+    # By the title the learner sees, in any case, or by the test's own name.
+    code, doc = course.grade_json("exercise", "1", "--reference", "--check", "TAKES 1.0")
+    assert code == 0
+    assert [c["name"] for c in doc["checks"]] == ["takes 1.0 s"]
+    assert any("grade without --check" in note for note in doc["notes"])
+    code, doc = course.grade_json("exercise", "1", "--reference", "--check", "test_cancel")
+    assert [c["name"] for c in doc["checks"]] == ["a cancel propagates"]
+
+
+def test_check_option_matching_nothing_is_a_usage_error_listing_the_checks(
+    course: Course,
+) -> None:
+    code, out, err = course.grade("exercise", "1", "--reference", "--check", "no-such-check")
+    assert code == 2 and out == ""
+    assert err.startswith("grade: no check of exercise 01 matches 'no-such-check'")
+    assert "doubles; takes 1.0 s; a cancel propagates" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_check_option_does_not_record_progress(course: Course) -> None:
+    course.grade("exercise", "1", "--check", "doubles")
+    assert not (course.root / ".grade" / "progress.json").exists()
