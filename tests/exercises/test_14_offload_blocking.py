@@ -37,7 +37,7 @@ CPU = "cpu_map"
 HEARTBEAT_GAP_S = 0.1
 # A cancelled call must reach its caller this quickly (the running threads go on alone).
 CANCEL_WITHIN_S = 0.05
-# How long after returning every worker thread and process must be gone.
+# How long after returning every worker thread and process must be gone (polled).
 LEFTOVER_AFTER_S = 1.0
 
 
@@ -146,18 +146,34 @@ async def _expect_nothing_left(
     *,
     pids: list[Any] | None = None,
 ) -> None:
-    """Wait LEFTOVER_AFTER_S, then: no worker process and no thread started by the call alive.
+    """Within LEFTOVER_AFTER_S: no worker process and no thread started by the call alive.
 
+    Polled every 20 ms, so a call that shut its pool down passes at once and one
+    whose workers linger fails after the full LEFTOVER_AFTER_S.
     The loop's default executor (``asyncio.to_thread``, ``run_in_executor(None, ...)``)
     belongs to the loop, which shuts it down itself: its threads are not counted.
     """
     threads_before, children_before = before
-    await asyncio.sleep(LEFTOVER_AFTER_S)
     loop = asyncio.get_running_loop()
-    # active_children() also reaps workers that have exited.
-    children = [p for p in multiprocessing.active_children() if p.pid not in children_before]
-    seen = [p for p in (pids or []) if isinstance(p, int) and p != os.getpid() and _alive(p)]
-    alive = sorted({p.pid for p in children if p.pid is not None} | set(seen))
+    deadline = loop.time() + LEFTOVER_AFTER_S
+
+    def leftovers() -> tuple[list[int], list[threading.Thread]]:
+        # active_children() also reaps workers that have exited.
+        children = [p for p in multiprocessing.active_children() if p.pid not in children_before]
+        seen = [p for p in (pids or []) if isinstance(p, int) and p != os.getpid() and _alive(p)]
+        default = getattr(loop, "_default_executor", None)
+        spared = set(getattr(default, "_threads", ()))
+        threads = [
+            t
+            for t in threading.enumerate()
+            if t not in threads_before and t not in spared and t.is_alive()
+        ]
+        return sorted({p.pid for p in children if p.pid is not None} | set(seen)), threads
+
+    alive, threads = leftovers()
+    while (alive or threads) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+        alive, threads = leftovers()
     kata.expect(
         not alive,
         f"{LEFTOVER_AFTER_S:g} s after {what} returned, {len(alive)} worker process(es) "
@@ -165,13 +181,6 @@ async def _expect_nothing_left(
         "(`pool.shutdown(...)` in a `finally`); a pool kept for later calls (module level) "
         "keeps its processes forever",
     )
-    default = getattr(loop, "_default_executor", None)
-    spared = set(getattr(default, "_threads", ()))
-    threads = [
-        t
-        for t in threading.enumerate()
-        if t not in threads_before and t not in spared and t.is_alive()
-    ]
     kata.expect(
         not threads,
         f"{LEFTOVER_AFTER_S:g} s after {what} returned, thread(s) it started were still alive "
