@@ -107,3 +107,19 @@ def test_every_exercise_has_mutants_and_an_alternative() -> None:
         for kind in ("mutants", "alternatives"):
             folder = COURSE / "tests" / "course" / kind / ex.slug
             assert folder.is_dir() and any(folder.glob("*.py")), f"{ex.slug}: no {kind}"
+
+
+def test_committed_manifest_matches_the_suites_and_grader() -> None:
+    # Forks are graded only when their suites and grader match this manifest,
+    # so a change to either must come with `grade verify --update`.
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "verify"],
+        cwd=COURSE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        proc.stdout + proc.stderr + "\nrun `grade verify --update` and commit .grade-manifest.json"
+    )
