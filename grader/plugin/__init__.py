@@ -69,6 +69,7 @@ def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
 
 
 _only: list[str] = []  # `grade exercise --check NAME`: the part of a title to keep
+_shard: list[int] = []  # [index, count]: this child runs every count-th check from index
 
 
 class _Policy(asyncio.DefaultEventLoopPolicy):
@@ -134,6 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _writer[:] = [fd, key, os.getpid()]
     if cfg.get("only"):
         _only[:] = [str(cfg["only"])]
+    if cfg.get("shard"):
+        _shard[:] = [int(cfg["shard"][0]), int(cfg["shard"][1])]
     monitor = Monitor()
     install(
         SessionState(
@@ -186,6 +189,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     every: list[str] = []
     if _only:
         every = _select(config, items, _only[0])
+    order = {id(item): i for i, item in enumerate(items)}
+    if _shard:
+        index, count = _shard
+        dropped = [item for i, item in enumerate(items) if i % count != index]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = items[index::count]
     checks = []
     for item in items:
         mark = item.get_closest_marker("kata_check")
@@ -198,6 +208,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 "group": mark.kwargs["group"],
                 "weight": mark.kwargs.get("weight", 1.0),
                 "hint": mark.kwargs.get("hint"),
+                "order": order[id(item)],
             }
         )
         original = item.obj

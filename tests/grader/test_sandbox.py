@@ -198,3 +198,43 @@ def test_warm_worker_grades_many_keeps_them_apart_and_leaves_nothing(short) -> N
     assert "exit code 3" in " ".join(c.outcome.message for c in results[2].checks)
     mine = [pid for pid in set(_zygotes()) - before if _parent(pid) == os.getpid()]
     assert not mine, "the warm worker outlived the command"
+
+
+def _realtime(course):
+    toml = course.root / "exercises" / "01_tiny" / "exercise.toml"
+    toml.write_text(
+        toml.read_text().replace("difficulty = 1\n", 'difficulty = 1\nclock = "realtime"\n')
+    )
+    return course
+
+
+def test_realtime_exercise_runs_in_two_shards_reported_in_suite_order(short) -> None:
+    course = _realtime(short)
+    code, doc = course.grade_json("exercise", "1", "--reference")
+    assert code == 0 and doc["score"] == doc["max_score"] == 20
+    assert [c["name"] for c in doc["checks"]] == ["doubles", "takes 1.0 s", "a cancel propagates"]
+
+
+def test_a_crash_in_one_shard_fails_only_that_shards_checks(short) -> None:
+    # Shard 0 runs "doubles" and "a cancel propagates" (cancelled at 0.5 s, before
+    # the exit); shard 1 runs "takes 1.0 s", whose double(1) ends its process.
+    course = _realtime(short)
+    path = course.write(
+        "exits.py",
+        """\
+        import asyncio, os
+
+        async def double(x):
+            if x == 1:
+                await asyncio.sleep(0.7)
+                os._exit(3)
+            await asyncio.sleep(1)
+            return 2 * x
+        """,
+    )
+    code, doc = course.grade_json("exercise", "1", "--file", str(path))
+    status = {c["name"]: c["status"] for c in doc["checks"]}
+    assert code == 1
+    assert status == {"doubles": "passed", "takes 1.0 s": "failed", "a cancel propagates": "passed"}
+    failed = next(c for c in doc["checks"] if c["name"] == "takes 1.0 s")
+    assert "exit code 3" in failed["message"]
