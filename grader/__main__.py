@@ -1,5 +1,5 @@
 """``python -m grader`` is the ``grade`` command."""
 
-from .cli import run
+from . import entry
 
-run()
+entry()

@@ -593,9 +593,5 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (_UsageError, ConfigError, LearnError, BatchError, ExportError)
 
 
-def run() -> None:
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

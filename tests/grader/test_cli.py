@@ -231,3 +231,21 @@ def test_check_option_matching_nothing_is_a_usage_error_listing_the_checks(
 def test_check_option_does_not_record_progress(course: Course) -> None:
     course.grade("exercise", "1", "--check", "doubles")
     assert not (course.root / ".grade" / "progress.json").exists()
+
+
+def test_ctrl_c_anywhere_in_the_command_exits_130_without_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    # A main that is interrupted at once stands in for Ctrl-C during start-up.
+    script = (
+        "import grader, grader.cli\n"
+        "def main():\n    raise KeyboardInterrupt\n"
+        "grader.cli.main = main\n"
+        "grader.entry()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 130
+    assert proc.stderr == "grade: interrupted\n"
