@@ -80,7 +80,7 @@ async def sweep(
             await task
         except asyncio.CancelledError:
             outcome = "cancelled"
-        except Exception as exc:
+        except BaseException as exc:  # groups, SystemExit...: all the submission's answer
             outcome = f"raised {type(exc).__name__}: {exc}"
         await settle(loop, None)
         problems = []

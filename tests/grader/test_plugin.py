@@ -303,3 +303,51 @@ def test_sync_check_gets_the_leak_gate(pytester: pytest.Pytester, monkeypatch) -
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*leak gate*was never awaited*"])
+
+
+SWEPT = """
+async def scenario(runs):
+    return await submission.work()
+
+tried = await kata.sweep(scenario, what="work()")
+assert tried == 2, tried  # at 0 s and at 1 s
+"""
+
+
+def test_sweep_passes_a_submission_that_lets_every_cancel_through(run) -> None:
+    result = run(
+        SWEPT,
+        """
+        import asyncio
+        async def work():
+            await asyncio.sleep(1)
+            await asyncio.sleep(1)
+            return 1
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_sweep_names_the_instant_even_when_a_base_exception_group_escapes(run) -> None:
+    # Every cancel comes out as a BaseExceptionGroup, which the sweep must report
+    # at the first instant instead of letting it escape the check.
+    result = run(
+        SWEPT,
+        """
+        import asyncio
+        async def work():
+            try:
+                await asyncio.sleep(1)
+                await asyncio.sleep(1)
+            except asyncio.CancelledError as exc:
+                raise BaseExceptionGroup("cleanup failed", [exc]) from None
+            return 1
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*cancellation sweep: work() cancelled 0 s after it started (instant 1 of 2)*"
+            "raised BaseExceptionGroup*"
+        ]
+    )
