@@ -1,0 +1,52 @@
+"""Where gradings run in grade all and batch: pools by clock, results in the caller's order."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+from grader._schedule import Scheduler
+
+
+def _ex(clock: str) -> Any:
+    return SimpleNamespace(clock=clock)  # the scheduler reads only the clock
+
+
+def test_results_come_back_in_the_order_given_whatever_the_pool() -> None:
+    clocks = ["virtual", "realtime", "mixed", "realtime", "virtual", "own"]
+    with Scheduler(2) as scheduler:
+        got = scheduler.run_all([(_ex(c), lambda i=i: i) for i, c in enumerate(clocks)])
+    assert got == list(range(len(clocks)))
+
+
+def test_real_clock_gradings_get_their_own_slots() -> None:
+    where: dict[int, str] = {}
+
+    def job(i: int) -> int:
+        where[i] = threading.current_thread().name
+        return i
+
+    clocks = ["virtual", "realtime", "mixed", "realtime"]
+    with Scheduler(1) as scheduler:
+        scheduler.run_all([(_ex(c), lambda i=i: job(i)) for i, c in enumerate(clocks)])
+    assert [where[i].startswith("grade-realtime") for i in range(4)] == [False, True, False, True]
+    assert all(where[i].startswith("grade-busy") for i in (0, 2))
+
+
+def test_a_realtime_grading_can_run_while_every_busy_slot_is_taken() -> None:
+    # The one busy slot waits until the realtime grading has run: with a shared
+    # pool of one this would deadlock (the test would time out).
+    ran = threading.Event()
+
+    def busy() -> str:
+        assert ran.wait(30), "the realtime grading never started"
+        return "busy"
+
+    def realtime() -> str:
+        ran.set()
+        return "realtime"
+
+    with Scheduler(1) as scheduler:
+        got = scheduler.run_all([(_ex("virtual"), busy), (_ex("realtime"), realtime)])
+    assert got == ["busy", "realtime"]
