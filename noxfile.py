@@ -69,4 +69,5 @@ def bench(session: nox.Session) -> None:
 def stress(session: nox.Session) -> None:
     """Repeated shuffled gradings, idle and under CPU load; fails on any changed verdict."""
     session.install(".")
-    session.run("python", "tests/stress.py", *session.posargs)
+    # By default every reference and course mutant, 20 idle and 10 loaded rounds.
+    session.run("python", "tests/stress.py", *(session.posargs or ["--mutants"]))

@@ -1,6 +1,8 @@
 """`nox -s stress`: grade the references (and, with --mutants, the course mutants)
 repeatedly in shuffled check order, first on an idle machine, then with every
 core saturated by a competing CPU load, and report every verdict that changed.
+Gradings run as `grade all` runs them (warm worker, one per core plus the
+real-clock slots), so the load round adds the competing burners on top.
 
 Exit status 1 if any check's verdict differs between rounds or a reference
 loses points.
@@ -9,6 +11,8 @@ loses points.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import multiprocessing
 import os
 import sys
@@ -18,6 +22,9 @@ from pathlib import Path
 from grader._catalog import load_catalog
 from grader._grading import grade_exercise
 from grader._model import ExerciseResult
+from grader._sandbox import child_env
+from grader._schedule import Scheduler
+from grader._warm import WarmWorker, warm_supported
 
 COURSE = Path(__file__).resolve().parents[1]
 
@@ -39,6 +46,12 @@ def main() -> int:
     p.add_argument("--load-rounds", type=int, default=10, help="rounds under CPU load")
     p.add_argument("--mutants", action="store_true", help="also grade every course mutant")
     p.add_argument("--only", default="", help="comma-separated exercise numbers")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="gradings at once, as in grade all (default: one per core)",
+    )
     args = p.parse_args()
     cat = load_catalog(COURSE)
     wanted = {int(x) for x in args.only.split(",") if x}
@@ -59,6 +72,8 @@ def main() -> int:
     stop = multiprocessing.Event()
     burners: list[multiprocessing.Process] = []
     t0 = time.perf_counter()
+    stack = contextlib.ExitStack()
+    warm = stack.enter_context(WarmWorker(child_env())) if warm_supported() else None
     try:
         for phase, i in rounds:
             if phase == "load" and not burners:
@@ -69,8 +84,24 @@ def main() -> int:
                 for b in burners:
                     b.start()
             seed = 1000 * (phase == "load") + i
-            for ex, path, label in subjects:
-                r = grade_exercise(ex, path, display_name=label, shuffle_seed=seed)
+            with Scheduler(args.jobs) as scheduler:
+                graded = scheduler.run_all(
+                    [
+                        (
+                            ex,
+                            functools.partial(
+                                grade_exercise,
+                                ex,
+                                path,
+                                display_name=label,
+                                shuffle_seed=seed,
+                                warm=warm,
+                            ),
+                        )
+                        for ex, path, label in subjects
+                    ]
+                )
+            for (ex, _, label), r in zip(subjects, graded, strict=True):
                 key = (ex.code, label)
                 v = _verdict(r)
                 if label == "reference" and r.score != r.max_score:
@@ -82,6 +113,7 @@ def main() -> int:
                     changed.append(f"{phase} round {i} (seed {seed}): {ex.code} {label}: {diff}")
             print(f"{phase} round {i}: {len(subjects)} gradings, {len(changed)} changed so far")
     finally:
+        stack.close()
         stop.set()
         for b in burners:
             b.join(timeout=5)

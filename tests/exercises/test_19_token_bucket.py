@@ -13,9 +13,10 @@ strictly first come, first served.
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import Any
+
+from hypothesis import strategies as st
 
 from grader import kata
 
@@ -516,21 +517,29 @@ async def test_big_request_then_small_ones(submission):
             await traffic.close()
 
 
+# Gaps off any 10 ms grid, so a poller's late wake-ups show.
+_GAPS = [0.0, 0.0, 0.0371, 0.113, 0.2519, 0.5, 0.9, 1.7]
+
+
+@st.composite
+def _scenarios(draw: Any) -> tuple[float, int, list[tuple[float, int]]]:
+    """A bucket and 1 to 8 requests: (rate, capacity, [(arrival offset, n)])."""
+    rate = draw(st.sampled_from([2, 2.5, 4, 5, 10]))
+    cap = draw(st.integers(1, 6))
+    plan: list[tuple[float, int]] = []
+    at = 0.0
+    for _ in range(draw(st.integers(1, 8))):
+        at += draw(st.sampled_from(_GAPS))
+        plan.append((round(at, 4), draw(st.integers(1, cap))))
+    return rate, cap, plan
+
+
 @kata.check(
-    "grants match a FIFO token bucket exactly (20 seeded scenarios)", group="timing", hint=3
+    "grants match a FIFO token bucket exactly (property, 30 scenarios)", group="timing", hint=3
 )
-async def test_grants_match_the_model(submission):
-    rng = random.Random(19)
-    # Gaps off any 10 ms grid, so a poller's late wake-ups show.
-    gaps = [0.0, 0.0, 0.0371, 0.113, 0.2519, 0.5, 0.9, 1.7]
-    for scenario in range(20):
-        rate = rng.choice([2, 2.5, 4, 5, 10])
-        cap = rng.randint(1, 6)
-        plan: list[tuple[float, int]] = []
-        at = 0.0
-        for _ in range(8):
-            at += rng.choice(gaps)
-            plan.append((at, rng.randint(1, cap)))
+def test_grants_match_the_model(submission):
+    async def check(scenario: tuple[float, int, list[tuple[float, int]]]) -> str | None:
+        rate, cap, plan = scenario
         bucket = submission.TokenBucket(rate, cap)
         traffic = Traffic(bucket)
         try:
@@ -543,18 +552,29 @@ async def test_grants_match_the_model(submission):
             ordered = _in_arrival_order(traffic.reqs)
             arrivals = [(r.arrived if r.arrived is not None else t0, r.size) for r in ordered]
             expected = [g - t0 for g in _model(rate, cap, arrivals)]
-            _expect_grants(
-                ordered,
-                expected,
-                t0,
-                f"scenario {scenario} (seed 19): TokenBucket(rate={rate:g}, capacity={cap}) "
-                f"with requests {[(f't={o:g}', n) for o, n in plan]}",
-                "a request must be granted the first instant both hold: every request ahead "
-                "of it was granted, and the tokens refilled since (continuously, capped at "
-                "capacity) cover it",
-            )
+            try:
+                _expect_grants(
+                    ordered,
+                    expected,
+                    t0,
+                    f"TokenBucket(rate={rate:g}, capacity={cap}) with requests "
+                    f"{[(f't={o:g}', n) for o, n in plan]}",
+                    "a request must be granted the first instant both hold: every request "
+                    "ahead of it was granted, and the tokens refilled since (continuously, "
+                    "capped at capacity) cover it",
+                )
+            except kata.KataFailure as exc:
+                return str(exc)
+            return None
         finally:
             await traffic.close()
+
+    kata.forall(
+        _scenarios(),
+        check,
+        what="TokenBucket(rate, capacity) with requests arriving over time",
+        examples=30,
+    )
 
 
 # ------------------------------------------------------------- cancellation
