@@ -545,3 +545,46 @@ async def test_release_coinciding_with_cancel(submission, probes):
         _expect_counts(
             pool, 1, 1, f"after {what}", hint="the one connection must be back in the pool"
         )
+
+
+@kata.check(
+    "cancellation sweep: users cancelled at any instant leave every slot and connection "
+    "accounted for",
+    group="cancellation",
+    hint=4,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        "4 users of Pool(max_size=2) with a 0.1 s factory (A and B at t=0, C at 0.05 s, "
+        "D at 0.3 s, each holding 0.5 s)"
+    )
+    current: list[Any] = []
+
+    async def scenario(runs: kata.Probes) -> None:
+        factory, closer = Factory(runs), Closer()
+        pool = _new_pool(submission, factory, closer, 2)
+        current[:] = [pool, factory, closer]
+        users = Users(runs, pool)
+        await asyncio.gather(
+            users.use("A", 0.5),
+            users.use("B", 0.5),
+            users.use("C", 0.5, at=0.05),
+            users.use("D", 0.5, at=0.3),
+        )
+
+    def accounted(runs: kata.Probes) -> str | None:
+        # With every user gone, each connection that exists (made and not closed)
+        # must sit idle in the pool, and nothing else may count towards `size`.
+        pool, factory, closer = current
+        exists = len(factory.made) - len(closer.closed)
+        if (pool.size, pool.idle) != (exists, exists) or pool.size > 2:
+            return (
+                f"with every user cancelled, (pool.size, pool.idle) was "
+                f"({pool.size}, {pool.idle}); {exists} connection(s) exist and all should be "
+                "idle: a waiter, a factory call or a block cancelled there kept its slot "
+                "(give it back in `finally`/`except BaseException`, and pass a connection "
+                "handed to a cancelled waiter on)"
+            )
+        return None
+
+    await kata.sweep(scenario, what=what, invariant=accounted, record=probes)
