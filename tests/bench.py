@@ -4,7 +4,15 @@
 - wall time of `grade all --reference` (3 runs, median);
 - loop seconds checked per wall second: for exercise 05's timing checks and for
   every virtual-clock check of the course (loop time a check covered divided by
-  the real time its body took).
+  the real time its body took);
+- what the cancellation sweeps and property checks cost, per exercise;
+- `grade batch` of 10, 20 and 40 whole-course submissions (references, stubs and
+  mutants in turn: `python tests/bench.py 10 20 40`, the default), and whether
+  every verdict of the largest batch equals grading that file on its own.
+
+The cold figure is `grade exercise`, one command from start to exit (it starts
+its own warm worker, whose imports overlap the parent's); `grade all` and
+`grade batch` are the many-gradings figures.
 """
 
 from __future__ import annotations
@@ -81,6 +89,22 @@ def main() -> None:
             f"whole course: {sims:.1f} loop s in {walls_body:.3f} s of check bodies "
             f"({sims / walls_body:,.0f} loop s per wall s)"
         )
+    # What the generated checks cost (issue 10): wall time of the sweep and
+    # property checks, per exercise that has them, beside the exercise's wall.
+    print("cancellation sweeps and property checks (wall s of their check bodies):")
+    added = 0.0
+    for ex in report["exercises"]:
+        costs = {
+            kind: sum(c["wall_s"] for c in ex["checks"] if kind in (c.get("instruments") or ()))
+            for kind in ("sweep", "property")
+        }
+        if any(costs.values()):
+            added += sum(costs.values())
+            print(
+                f"  {ex['exercise']:02d} sweep {costs['sweep']:.3f} s, property "
+                f"{costs['property']:.3f} s, of {ex['wall_s']:.2f} s for the exercise"
+            )
+    print(f"  in all: {added:.3f} s of the course's {walls_body:.3f} s of check bodies")
 
 
 def _submissions(root: Path, count: int) -> list[str]:
@@ -135,16 +159,27 @@ def batch_figures(sizes: list[int]) -> None:
                 f"grade batch, {size} whole-course submissions: {wall:.1f} s, "
                 f"{gradings / wall:.1f} exercise gradings per second (exit {proc.returncode})"
             )
-        # The same verdicts one by one, for the first three (a reference, a stub, mutants).
-        book = json.loads((root / f"b{sizes[0]}.json").read_text())
-        same = True
-        for row in book["rows"][:3]:
+        # The same verdicts one by one, for every row of the largest batch: each
+        # distinct (exercise, file content) is graded once with grade exercise.
+        book = json.loads((root / f"b{max(sizes)}.json").read_text())
+        alone: dict[tuple[str, bytes], float] = {}
+        differ = []
+        for row in book["rows"]:
             for code, score in row["scores"].items():
                 file = Path(row["submission"]) / "exercises"
                 folder = next(p for p in file.iterdir() if p.name.startswith(code))
-                _, doc = run("exercise", code, "--file", str(folder / "solution.py"))
-                same &= doc["score"] == score
-        print(f"batch verdicts identical to grading one by one (3 submissions checked): {same}")
+                key = (code, (folder / "solution.py").read_bytes())
+                if key not in alone:
+                    _, doc = run("exercise", code, "--file", str(folder / "solution.py"))
+                    alone[key] = doc["score"]
+                if alone[key] != score:
+                    differ.append(f"{row['submission']} {code}: {score} vs {alone[key]}")
+        print(
+            f"batch verdicts identical to grading one by one: {not differ} "
+            f"({len(book['rows'])} submissions, {len(alone)} distinct gradings compared)"
+        )
+        for line in differ[:10]:
+            print("  differs: " + line)
 
 
 if __name__ == "__main__":
