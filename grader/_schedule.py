@@ -34,6 +34,18 @@ def waits_on_real_time(exercise: Exercise) -> bool:
     return exercise.clock == "realtime"
 
 
+def _expected_length(exercise: Exercise) -> tuple[int, float, int]:
+    """Sort key, longest expected grading first (the classic longest-job-first rule).
+
+    No grading has been timed yet when a command starts, so the exercise's own
+    description stands in: real-clock exercises, then those with some real-clock
+    checks (``mixed``, ``own``), then the rest; within each, the larger wall
+    limit and then the later exercise first.
+    """
+    rank = {"realtime": 0, "mixed": 1, "own": 1}.get(exercise.clock, 2)
+    return rank, -exercise.wall_limit, -exercise.number
+
+
 class Scheduler:
     """Runs gradings on ``workers`` busy slots plus ``workers`` slots for real-time ones.
 
@@ -71,8 +83,8 @@ class Scheduler:
         return pool.submit(fn)
 
     def run_all(self, items: list[tuple[Exercise, Callable[[], R]]]) -> list[R]:
-        """Run every grading, real-time ones submitted first; results in ``items`` order."""
-        order = sorted(range(len(items)), key=lambda i: not waits_on_real_time(items[i][0]))
+        """Run every grading, the likely longest first; results in ``items`` order."""
+        order = sorted(range(len(items)), key=lambda i: _expected_length(items[i][0]))
         futures: dict[int, Future[R]] = {}
         for i in order:
             futures[i] = self.submit(*items[i])

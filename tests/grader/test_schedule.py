@@ -9,8 +9,9 @@ from typing import Any
 from grader._schedule import Scheduler
 
 
-def _ex(clock: str) -> Any:
-    return SimpleNamespace(clock=clock)  # the scheduler reads only the clock
+def _ex(clock: str, wall_limit: float = 60.0, number: int = 1) -> Any:
+    # The scheduler reads only these three fields.
+    return SimpleNamespace(clock=clock, wall_limit=wall_limit, number=number)
 
 
 def test_results_come_back_in_the_order_given_whatever_the_pool() -> None:
@@ -50,3 +51,22 @@ def test_a_realtime_grading_can_run_while_every_busy_slot_is_taken() -> None:
     with Scheduler(1) as scheduler:
         got = scheduler.run_all([(_ex("virtual"), busy), (_ex("realtime"), realtime)])
     assert got == ["busy", "realtime"]
+
+
+def test_likely_longest_gradings_start_first() -> None:
+    started: list[int] = []
+
+    def job(i: int) -> int:
+        started.append(i)
+        return i
+
+    exercises = [
+        _ex("virtual", 60, 2),
+        _ex("mixed", 60, 3),
+        _ex("virtual", 90, 4),
+        _ex("mixed", 90, 5),
+    ]
+    # One busy slot: the four run one after another, in the order submitted.
+    with Scheduler(1) as scheduler:
+        scheduler.run_all([(e, lambda i=i: job(i)) for i, e in enumerate(exercises)])
+    assert started == [3, 1, 2, 0]
