@@ -2,14 +2,15 @@
 
 :func:`sweep` runs the scenario once to learn every loop instant at which it
 waits (every time the virtual clock jumps while it runs, plus its start), then
-re-runs it from scratch once per instant (up to ``limit``), cancelling the
-caller there. After each cancel it checks what every correct solution must
-guarantee: the cancel reached the caller (or, where the spec says the
-operation completes regardless, that it completed and then raised), every
-probe that started ran its ``finally``, no task is left pending (unless the
-exercise says tasks rightly keep running), ``cancelling()`` is back to 0, and
-the exercise's own invariants hold. The first failing instant is reported
-with the probes' timeline of that run.
+re-runs it from scratch once per instant, and once halfway between each
+instant and the next (up to ``limit`` runs), cancelling the caller there.
+After each cancel it checks what every correct solution must guarantee: the
+cancel reached the caller (or, where the spec says the operation completes
+regardless, that it completed and then raised), every probe that started ran
+its ``finally``, no task is left pending (unless the exercise says tasks
+rightly keep running), ``cancelling()`` is back to 0, and the exercise's own
+invariants hold. The first failing cancel point is reported with the probes'
+timeline of that run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ async def sweep(
     invariant: Callable[[Probes], str | None] | None = None,
     completes: bool = False,
     tasks_may_remain: bool = False,
-    limit: int = 50,
+    limit: int = 100,
     record: Probes | None = None,
 ) -> int:
     """Cancel ``scenario`` at each instant it waits; returns how many instants were tried.
@@ -61,7 +62,16 @@ async def sweep(
     await scenario(learning)
     end = loop.time()
     del learning
-    offsets = sorted({0.0, *(t - start for t in stats.instants[mark:] if t < end)})
+    instants = sorted({0.0, *(t - start for t in stats.instants[mark:] if t < end)})
+    # A cancel at an instant lands beside whatever else happens then (a timer
+    # firing, a hand-off): the edge cases. A cancel halfway to the next instant
+    # finds the submission plainly waiting, in the middle of a load, a sleep or
+    # a job: the common case, and the one an orphaned task or a leaked slot
+    # shows in. Both are tried, in time order.
+    ends = [*instants[1:], end - start]
+    offsets = sorted(
+        {*instants, *((a + b) / 2 for a, b in zip(instants, ends, strict=True) if b > a)}
+    )
     tried = 0
     for offset in offsets[:limit]:
         probes = Probes()
@@ -134,6 +144,6 @@ async def sweep(
         if problems:
             raise KataFailure(
                 f"cancellation sweep: {what} cancelled {offset:g} s after it started "
-                f"(instant {tried} of {min(len(offsets), limit)}): " + "; ".join(problems)
+                f"(cancel point {tried} of {min(len(offsets), limit)}): " + "; ".join(problems)
             )
     return tried
