@@ -662,3 +662,39 @@ async def test_cancel_all_waiters_cancels_the_load(submission, probes):
             f"{context}: get('a') at t=1.0 s returned {value!r} after {loader.count['a']} "
             "load(s); with the first load cancelled it should start a fresh one ('a-v2')",
         )
+
+
+@kata.check(
+    "cancellation sweep: callers cancelled at any instant cancel the loads they leave "
+    "and cache nothing half-done",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        "AsyncLRU(maxsize=2) with 1.0 s loads: get a, a, b at once; then a (a hit) and c, c "
+        "(c evicts b); 0.5 s later b again"
+    )
+    current: list[Any] = []
+
+    async def scenario(runs: kata.Probes) -> Any:
+        loader = Loader(runs)
+        lru = submission.AsyncLRU(loader.load, maxsize=2)
+        current[:] = [lru, runs]
+        first = await asyncio.gather(lru.get("a"), lru.get("a"), lru.get("b"))
+        second = await asyncio.gather(lru.get("a"), lru.get("c"), lru.get("c"))
+        await asyncio.sleep(0.5)
+        return first, second, await lru.get("b")
+
+    def nothing_half_done(runs: kata.Probes) -> str | None:
+        lru, _ = current
+        loaded = sum(1 for r in runs.records if r.ended is not None)
+        size = len(lru)
+        if size > min(2, loaded):
+            return (
+                f"after the cancel, len(cache) was {size} with {loaded} load(s) completed "
+                "(maxsize 2): a load cancelled with its callers must not be cached"
+            )
+        return None
+
+    await kata.sweep(scenario, what=what, invariant=nothing_half_done, record=probes)

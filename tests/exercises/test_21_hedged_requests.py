@@ -448,3 +448,28 @@ async def test_caller_cancel(submission, probes):
             + "; every attempt must be cancelled and awaited when the caller is cancelled "
             "(a `finally:` that cancels and gathers them)",
         )
+
+
+SWEEP_PLAN: dict[str, tuple[float, Any]] = {
+    "r0": (3.0, "r0-answer"),
+    "r1": (0.3, ConnectionError("r1 is down")),
+    "r2": (1.0, "r2-answer"),
+    "r3": (0.2, "r3-answer"),
+}
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any instant stops every attempt and starts no more",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        f"{CALL}(4 replicas, hedge_delay=0.5) where {_plan_text(SWEEP_PLAN)} "
+        "(starts at 0, 0.5, 0.8 and 1.3 s; r3 wins at 1.5 s)"
+    )
+
+    async def scenario(runs: kata.Probes) -> Any:
+        return await submission.hedged(Service(runs, SWEEP_PLAN), list(SWEEP_PLAN), hedge_delay=0.5)
+
+    await kata.sweep(scenario, what=what, record=probes)

@@ -637,3 +637,29 @@ async def test_simultaneous_deadlines(submission, probes):
             t1, 1.0, what=f"asyncio.timeout(1.0) around move_on_after(1.0) ({order})", exact=True
         )
         kata.expect(_cancelling() == 0, f"cancelling() is {_cancelling()} afterwards; expected 0")
+
+
+@kata.check(
+    "cancellation sweep: a cancel from outside at any instant, deadlines included, propagates",
+    group="cancellation",
+    hint=4,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        "move_on_after(1.0) around [0.5 s of work; move_on_after(0.3) around 1.0 s; 1.0 s], "
+        "then 0.2 s (the inner scope fires at 0.8 s, the outer at 1.0 s)"
+    )
+
+    async def scenario(runs: kata.Probes) -> tuple[bool, bool]:
+        async with submission.move_on_after(1.0) as outer:
+            async with runs.span("before"):
+                await asyncio.sleep(0.5)
+            async with submission.move_on_after(0.3) as inner, runs.span("inner block"):
+                await asyncio.sleep(1.0)
+            async with runs.span("after inner"):
+                await asyncio.sleep(1.0)
+        async with runs.span("after outer"):
+            await asyncio.sleep(0.2)
+        return outer.cancelled_caught, inner.cancelled_caught
+
+    await kata.sweep(scenario, what=what, record=probes)
