@@ -351,3 +351,30 @@ def test_sweep_names_the_instant_even_when_a_base_exception_group_escapes(run) -
             "raised BaseExceptionGroup*"
         ]
     )
+
+
+def test_wait_for_never_loses_a_cancel_that_lands_as_it_finishes(run) -> None:
+    # The cancel and the end of the awaited sleep fall in one instant. Python
+    # 3.11's own wait_for returned "done" here (CPython gh-86296); the grading
+    # child installs 3.12's, so every Python gives the same verdict.
+    result = run(
+        """
+        t = asyncio.ensure_future(submission.caller())
+        await asyncio.sleep(1)
+        t.cancel()
+        try:
+            got = await t
+        except asyncio.CancelledError:
+            return
+        kata.fail(f"wait_for returned {got!r}: the cancel was lost")
+        """,
+        """
+        import asyncio
+        async def inner():
+            await asyncio.sleep(1)
+            return "done"
+        async def caller():
+            return await asyncio.wait_for(inner(), 5)
+        """,
+    )
+    result.assert_outcomes(passed=1)
