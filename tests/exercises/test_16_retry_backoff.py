@@ -475,3 +475,29 @@ async def test_caller_cancel_stops_retrying(submission, probes):
             not unfinished,
             f"{what}: the attempt in progress was not cancelled (its cleanup never ran)",
         )
+
+
+@kata.check(
+    "cancellation sweep: a cancel at any moment, in an attempt or a backoff, ends the retrying",
+    group="cancellation",
+    hint=6,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        f"retry(fn, {SETTINGS}, attempt_timeout=0.3, total_timeout=5.0) where fn fails after "
+        "0.2 s, then hangs (cut off at 0.3 s), then succeeds after 0.1 s (calls at 0, 0.7 "
+        "and 2.0 s)"
+    )
+
+    async def scenario(runs: kata.Probes) -> Any:
+        flaky = Flaky(runs, [(0.2, ValueError("fail")), (0, HANG), (0.1, "ok")])
+        return await submission.retry(
+            flaky,
+            attempts=4,
+            base_delay=0.5,
+            max_delay=1.5,
+            attempt_timeout=0.3,
+            total_timeout=5.0,
+        )
+
+    await kata.sweep(scenario, what=what, record=probes)

@@ -604,3 +604,85 @@ async def test_cancelled_trial_frees_slot(submission, probes):
         "return 'back' at t=5.9 s",
     )
     await _expect_state(breaker, "closed", "after the new trial succeeded")
+
+
+# (end of the call, outcome) for the sweep's caller, which makes its calls one
+# after another; a 5.0 s pause after the circuit opens at 1.3 s, then a 1.0 s
+# trial (6.3 to 7.3 s) and one more call.
+SWEEP_CALLS = [
+    (0.2, "fail"),
+    (0.2, "fail"),
+    (0.3, "ok"),
+    (0.2, "fail"),
+    (0.2, "fail"),
+    (0.2, "fail"),
+    (5.0, "pause"),
+    (1.0, "ok"),
+    (0.5, "ok"),
+]
+
+
+def _sweep_model(t: float) -> str:
+    """The state at ``t`` s when every call that ended by ``t`` counted and the one
+    running at ``t`` was cancelled (so counted as neither)."""
+    state, failures, opened, now = "closed", 0, 0.0, 0.0
+    for length, outcome in SWEEP_CALLS:
+        now += length
+        if now > t + EXACT:
+            break
+        if outcome == "pause":
+            continue
+        if state == "closed" and outcome == "fail":
+            failures += 1
+            if failures == 3:
+                state, opened = "open", now
+        elif outcome == "ok":
+            state, failures = "closed", 0
+    if state == "open" and t >= opened + 5.0 - EXACT:
+        return "half_open"
+    return state
+
+
+@kata.check(
+    "cancellation sweep: a call cancelled at any moment counts as neither success nor failure",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    what = (
+        f"{NEW}: calls of 0.2 s failing twice, one of 0.3 s succeeding, three failing "
+        "(the circuit opens at 1.3 s), then at 6.3 s a 1.0 s trial and a 0.5 s call, both "
+        "succeeding"
+    )
+    current: list[Any] = []
+
+    async def scenario(runs: kata.Probes) -> None:
+        breaker = submission.CircuitBreaker(failure_threshold=3, reset_timeout=5.0)
+        current[:] = [breaker, kata.now()]
+        for i, (length, outcome) in enumerate(SWEEP_CALLS):
+            if outcome == "pause":
+                await asyncio.sleep(length)
+                continue
+            fn = (
+                runs.job(length, exc=ServiceDown(f"call{i} failed"), name=f"call{i}")
+                if outcome == "fail"
+                else runs.job(length, result=i, name=f"call{i}")
+            )
+            await _run(breaker, fn)
+
+    def state_counts_no_cancel(runs: kata.Probes) -> str | None:
+        breaker, t0 = current
+        t = kata.now() - t0
+        # At the very instant a call ends, the cancel may land before or after it.
+        allowed = {_sweep_model(t - 2 * EXACT), _sweep_model(t)}
+        state = breaker.state
+        if state not in allowed:
+            return (
+                f"right after a call was cancelled at t={t:g} s, breaker.state was {state!r}; "
+                f"expected {' or '.join(sorted(allowed))}: a cancelled call is neither a "
+                "success nor a failure (count failures with `except Exception`, never "
+                "CancelledError)"
+            )
+        return None
+
+    await kata.sweep(scenario, what=what, invariant=state_counts_no_cancel, record=probes)
