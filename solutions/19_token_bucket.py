@@ -65,6 +65,11 @@ class TokenBucket:
             self._timer = None
         while self._waiters:
             head = self._waiters[0]
+            if head.future.done():
+                # Cancelled, and its task has not yet run its `except` (several
+                # waiters cancelled at once, by a TaskGroup say): skip it.
+                self._waiters.popleft()
+                continue
             if not self._enough(head.n):
                 # The head gets its tokens at exactly this instant: wake up then, not before.
                 when = now + (head.n - self._tokens) / self._rate
@@ -94,7 +99,7 @@ class TokenBucket:
                 # Granted at the very instant the cancel arrived: the caller never
                 # sees the tokens, so they go back (refilling cannot have overfilled).
                 self._tokens += n
-            else:
+            elif waiter in self._waiters:  # _serve may have skipped it already
                 self._waiters.remove(waiter)
             # Whoever stood behind us may be servable right now.
             self._serve()

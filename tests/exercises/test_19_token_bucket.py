@@ -742,3 +742,73 @@ async def test_rejects_bad_n(submission):
         what="try_acquire(5) after the rejected calls on a fresh TokenBucket(5, 5)",
         hint="a rejected call must take no tokens and leave nothing queued",
     )
+
+
+# (arrival, n) against TokenBucket(rate=2, capacity=2): granted at 0, 0.5, 1.5, 2.0.
+SWEEP_REQS = [(0.0, 2), (0.0, 1), (0.1, 2), (0.2, 1)]
+
+
+def _tokens_at(t: float, grants: list[tuple[float, int]], rate: float, cap: int) -> float:
+    """Tokens in a bucket that started full at 0 and made ``grants`` (instant, n) by ``t``."""
+    tokens, last = float(cap), 0.0
+    for g, n in sorted(grants):
+        tokens = min(cap, tokens + (g - last) * rate) - n
+        last = g
+    return min(cap, tokens + (t - last) * rate)
+
+
+@kata.check(
+    "cancellation sweep: waiters cancelled at any moment take nothing and leave the tokens "
+    "to the next caller",
+    group="cancellation",
+    hint=5,
+)
+async def test_cancellation_sweep(submission, probes):
+    rate, cap = 2, 2
+    what = (
+        f"TokenBucket(rate={rate}, capacity={cap}) with "
+        + ", ".join(f"acquire({n}) at t={at:g} s" for at, n in SWEEP_REQS)
+        + " (granted at 0, 0.5, 1.5 and 2.0 s)"
+    )
+    grants = _model(rate, cap, SWEEP_REQS)
+    current: list[Any] = []
+
+    async def scenario(runs: kata.Probes) -> None:
+        bucket = submission.TokenBucket(rate, cap)
+        current[:] = [bucket, kata.now()]
+
+        async def ask(at: float, n: int) -> None:
+            await asyncio.sleep(at)
+            async with runs.span(f"acquire({n}) at {at:g}"):
+                await bucket.acquire(n)
+
+        await asyncio.gather(*(ask(at, n) for at, n in SWEEP_REQS))
+
+    def tokens_left_whole(runs: kata.Probes) -> str | None:
+        # Everyone still waiting was just cancelled and took nothing, so the
+        # tokens are what the grants so far left, refilled since.
+        bucket, t0 = current
+        t = kata.now() - t0
+        sizes = [n for _, n in SWEEP_REQS]
+        # A grant at the very instant of the cancel may have happened or not.
+        low = _tokens_at(
+            t, [(g, n) for g, n in zip(grants, sizes, strict=True) if g <= t + EXACT], rate, cap
+        )
+        high = _tokens_at(
+            t, [(g, n) for g, n in zip(grants, sizes, strict=True) if g < t - EXACT], rate, cap
+        )
+        whole = int(low + EPS)
+        if whole + 1 <= cap and high < whole + 1 - EPS and bucket.try_acquire(whole + 1):
+            return (
+                f"right after every waiter was cancelled at t={t:g} s, try_acquire({whole + 1}) "
+                f"succeeded; only {low:.2f} tokens should be there"
+            )
+        if whole >= 1 and not bucket.try_acquire(whole):
+            return (
+                f"right after every waiter was cancelled at t={t:g} s, try_acquire({whole}) "
+                f"returned False with {low:.2f} tokens there and nobody waiting: a cancelled "
+                "waiter must take nothing and leave the queue at once"
+            )
+        return None
+
+    await kata.sweep(scenario, what=what, invariant=tokens_left_whole, record=probes)

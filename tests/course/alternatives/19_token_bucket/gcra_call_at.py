@@ -42,6 +42,9 @@ class TokenBucket:
             self._timer = None
         while self._queue:
             n, fut = self._queue[0]
+            if fut.done():  # cancelled; its task has not run its `except` yet
+                self._queue.popleft()
+                continue
             at = self._conforms_at(n)
             if at > now + EPS:
                 self._timer = loop.call_at(at, self._wake)
@@ -68,7 +71,7 @@ class TokenBucket:
             if fut.done() and not fut.cancelled():
                 # Granted as the cancel arrived: undo the grant.
                 self._tat -= n * self._interval
-            else:
+            elif entry in self._queue:  # _wake may have dropped it already
                 self._queue.remove(entry)
             self._wake()
             raise
