@@ -34,7 +34,7 @@ from ._grading import grade_exercise, python_version
 from ._model import ExerciseResult
 from ._sandbox import child_env
 from ._schedule import Scheduler
-from ._warm import WarmWorker, warm_supported
+from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
 
 __all__ = [
     "BatchError",
@@ -253,7 +253,7 @@ def run_batch(
         warm = None
         if warm_supported():
             with contextlib.suppress(OSError):
-                warm = stack.enter_context(WarmWorker(child_env()))
+                warm = stack.enter_context(WarmWorker(child_env(), preload=MANY_GRADINGS_PRELOAD))
         scheduler = stack.enter_context(Scheduler(jobs))
         # A few submissions are in flight at once, their exercises sharing the
         # scheduler's slots, so one submission's slow real-time exercises do not

@@ -22,7 +22,7 @@ from ._model import CheckOutcome, ExerciseResult, Gate, Group, ProbeSpan, Status
 from ._sandbox import Limits, RunOutcome, child_env, merge_runs, run_suite
 from ._schedule import Scheduler
 from ._scoring import score_checks, total
-from ._warm import WarmWorker, warm_supported
+from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
 
 __all__ = ["grade_exercise", "grade_many", "python_version"]
 
@@ -297,7 +297,7 @@ def grade_many(
         warm: WarmWorker | None = None
         if warm_supported() and len(jobs) > 1:
             try:
-                warm = stack.enter_context(WarmWorker(child_env()))
+                warm = stack.enter_context(WarmWorker(child_env(), preload=MANY_GRADINGS_PRELOAD))
             except OSError:
                 warm = None  # grading goes on cold, only slower
 

@@ -119,6 +119,10 @@ def main() -> None:
     _die_with_parent()
     sock = socket.socket(fileno=int(os.environ.pop("GRADE_ZYGOTE_FD")))
     _preimport()
+    for name in os.environ.pop("GRADE_ZYGOTE_PRELOAD", "").split(","):
+        if name:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
     sock.send(b'{"ready": true}')
     serve(sock)
     os._exit(0)

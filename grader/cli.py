@@ -392,7 +392,7 @@ def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
     from ._grading import grade_exercise
     from ._learn import next_exercise
     from ._sandbox import child_env
-    from ._warm import WarmWorker, warm_supported
+    from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
     from ._watch import watch_loop, write_transcript
 
     cat = _catalog(args.course)
@@ -406,7 +406,11 @@ def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
         lock.parent.mkdir(parents=True, exist_ok=True)
         lock.write_text(str(session.started))
     with contextlib.ExitStack() as stack:
-        warm = stack.enter_context(WarmWorker(child_env())) if warm_supported() else None
+        warm = (
+            stack.enter_context(WarmWorker(child_env(), preload=MANY_GRADINGS_PRELOAD))
+            if warm_supported()
+            else None
+        )
 
         def grade(ex: Exercise) -> ExerciseResult:
             return grade_exercise(

@@ -24,7 +24,7 @@ from grader._grading import grade_exercise
 from grader._model import ExerciseResult
 from grader._sandbox import child_env
 from grader._schedule import Scheduler
-from grader._warm import WarmWorker, warm_supported
+from grader._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
 
 COURSE = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,11 @@ def main() -> int:
     burners: list[multiprocessing.Process] = []
     t0 = time.perf_counter()
     stack = contextlib.ExitStack()
-    warm = stack.enter_context(WarmWorker(child_env())) if warm_supported() else None
+    warm = (
+        stack.enter_context(WarmWorker(child_env(), preload=MANY_GRADINGS_PRELOAD))
+        if warm_supported()
+        else None
+    )
     try:
         for phase, i in rounds:
             if phase == "load" and not burners:
