@@ -29,7 +29,7 @@ from pathlib import Path
 COURSE = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str) -> tuple[float, dict]:
+def run(*args: str, cold: bool = False) -> tuple[float, dict]:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "grader", *args, "--format", "json"],
@@ -37,6 +37,7 @@ def run(*args: str) -> tuple[float, dict]:
         capture_output=True,
         text=True,
         check=False,
+        env=dict(os.environ, GRADE_WARM="0") if cold else None,
     )
     wall = time.perf_counter() - t0
     return wall, json.loads(proc.stdout)
@@ -55,9 +56,11 @@ def cpu_model() -> str:
 def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
     singles = [run("exercise", "05", "--reference")[0] for _ in range(7)]
+    colds = [run("exercise", "05", "--reference", cold=True)[0] for _ in range(7)]
     print(
         f"grade exercise 05 --reference: median {statistics.median(singles):.3f} s "
-        f"(min {min(singles):.3f}, max {max(singles):.3f}, 7 runs)"
+        f"(min {min(singles):.3f}, max {max(singles):.3f}, 7 runs); with GRADE_WARM=0 "
+        f"(a new interpreter for the grading) {statistics.median(colds):.3f} s"
     )
     _, one = run("exercise", "05", "--reference")
     timing = [c for c in one["checks"] if c["group"] == "timing"]
@@ -70,9 +73,11 @@ def main() -> None:
     courses = [run("all", "--reference") for _ in range(3)]
     walls = [w for w, _ in courses]
     report = courses[0][1]
+    cold_all = run("all", "--reference", cold=True)[0]
     print(
         f"grade all --reference: median {statistics.median(walls):.2f} s "
-        f"({len(report['exercises'])} exercises, score {report['score']}/{report['max_score']})"
+        f"({len(report['exercises'])} exercises, score {report['score']}/{report['max_score']}); "
+        f"with GRADE_WARM=0 (a new interpreter per grading) {cold_all:.2f} s"
     )
     sims = walls_body = 0.0
     for ex in report["exercises"]:

@@ -238,3 +238,14 @@ def test_a_crash_in_one_shard_fails_only_that_shards_checks(short) -> None:
     assert status == {"doubles": "passed", "takes 1.0 s": "failed", "a cancel propagates": "passed"}
     failed = next(c for c in doc["checks"] if c["name"] == "takes 1.0 s")
     assert "exit code 3" in failed["message"]
+
+
+def test_grade_warm_0_grades_each_in_a_new_interpreter(short, monkeypatch) -> None:
+    from grader._warm import warm_supported
+
+    monkeypatch.setenv("GRADE_WARM", "0")
+    assert not warm_supported()
+    code, doc = short.grade_json("exercise", "1", "--reference")
+    assert code == 0 and doc["score"] == 20
+    code, doc = short.grade_json("all", "--reference")
+    assert code == 0 and doc["score"] == 20
