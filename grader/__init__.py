@@ -4,7 +4,14 @@ The public surface is the ``grade`` command (:mod:`grader.cli`) and, for hidden
 suites, :mod:`grader.kata`. Everything else is private (``_``-prefixed).
 """
 
+from __future__ import annotations
+
+import contextlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._warm import WarmWorker
 
 __all__ = ["__version__", "entry"]
 __version__ = "0.1.0"
@@ -13,10 +20,32 @@ __version__ = "0.1.0"
 def entry() -> None:
     """The console script: ``grade``. Ctrl-C even while it starts up exits with 130."""
     try:
-        from .cli import main
+        with contextlib.ExitStack() as stack:
+            early = _early_worker(sys.argv[1:], stack)
+            from .cli import main
 
-        code = main()
+            code = main(early=early)
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")
         code = 130
     sys.exit(code)
+
+
+def _early_worker(argv: list[str], stack: contextlib.ExitStack) -> WarmWorker | None:
+    """For ``grade exercise``, the warm worker, started before anything else is imported.
+
+    Its start-up (an interpreter importing pytest and the plugin, about 0.2 s)
+    is the longest step before a single grading can begin; started here it
+    overlaps all of the command's own imports and argument checks. A wrong
+    guess only costs a worker that is killed unused when the command ends.
+    """
+    if "exercise" not in argv or "-h" in argv or "--help" in argv:
+        return None
+    from ._warm import WarmWorker, child_env, warm_supported
+
+    if not warm_supported():
+        return None
+    try:
+        return stack.enter_context(WarmWorker(child_env()))
+    except OSError:
+        return None

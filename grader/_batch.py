@@ -32,9 +32,8 @@ from . import __version__
 from ._catalog import Catalog, Exercise
 from ._grading import grade_exercise, python_version
 from ._model import ExerciseResult
-from ._sandbox import child_env
 from ._schedule import Scheduler
-from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
+from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, child_env, warm_supported
 
 __all__ = [
     "BatchError",

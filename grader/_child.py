@@ -18,6 +18,24 @@ import json
 import os
 import resource
 import sys
+import types
+
+# pytest's own plugins that no hidden suite uses: not loading them saves start-up
+# in every grading, and keeps a submission from reaching them (--pdb, doctest
+# collection, the pastebin). The warm worker does not pre-import them either.
+UNUSED_PLUGINS = (
+    "cacheprovider",
+    "stepwise",
+    "debugging",
+    "unittest",
+    "legacypath",
+    "pastebin",
+    "junitxml",
+    "doctest",
+    "setuponly",
+    "setupplan",
+    "subtests",
+)
 
 
 def _limits(cfg: dict[str, int]) -> None:
@@ -131,6 +149,10 @@ def start(staging: str) -> None:
     # Last, so nothing planted there shadows the stdlib or pytest; process-pool
     # workers inherit it and can import `submission` to unpickle its functions.
     sys.path.append(work)
+    # A spawned worker process re-imports its parent's __main__ by name; the
+    # grader is not importable there (the child's path has no editable-install
+    # finder), so the grading runs under an empty __main__ with nothing to import.
+    sys.modules["__main__"] = types.ModuleType("__main__")
 
     # Import pytest, the plugins and the grader's plugin before pytest starts, as
     # the warm worker does: pytest would otherwise re-parse and recompile every
@@ -149,10 +171,7 @@ def start(staging: str) -> None:
         staging,
         "--noconftest",
         "--import-mode=importlib",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:stepwise",
+        *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
         "-p",
         "pytest_asyncio.plugin",
         "-p",

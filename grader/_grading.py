@@ -19,10 +19,10 @@ from pathlib import Path
 
 from ._catalog import Exercise
 from ._model import CheckOutcome, ExerciseResult, Gate, Group, ProbeSpan, Status
-from ._sandbox import Limits, RunOutcome, child_env, merge_runs, run_suite
+from ._sandbox import Limits, RunOutcome, merge_runs, run_suite
 from ._schedule import Scheduler
 from ._scoring import score_checks, total
-from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
+from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, child_env, warm_supported
 
 __all__ = ["grade_exercise", "grade_many", "python_version"]
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import _channel
 from ._catalog import Exercise
-from ._warm import Launched, WarmWorker
+from ._warm import Launched, WarmWorker, child_env, interpreter
 
 __all__ = ["Limits", "RunOutcome", "isolation_mode", "run_suite"]
 
@@ -322,34 +322,18 @@ def _order(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def child_env(result_fd: int | None = None) -> dict[str, str]:
-    """The environment of a grading child (or of the warm worker, without a result fd)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV", "TERM")
-    }
-    if result_fd is not None:
-        env["GRADE_RESULT_FD"] = str(result_fd)
-    env.update(
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        MALLOC_ARENA_MAX="2",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 class _Cold:
     """A grading child started as a fresh interpreter."""
 
     def __init__(self, staging: Path, result_fd: int, out_fd: int, key_fd: int) -> None:
+        argv, extra = interpreter("grader._child", str(staging))
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-m", "grader._child", str(staging)],
+            argv,
             stdin=key_fd,
             stdout=out_fd,
             stderr=out_fd,
             pass_fds=(result_fd,),
-            env=child_env(result_fd),
+            env=dict(child_env(result_fd), **extra),
             cwd=staging,
             start_new_session=True,
         )

@@ -1,11 +1,11 @@
 """The warm worker: a fork server with pytest and the plugin already imported.
 
-``python -I -B -m grader._zygote`` is started once by a command that grades
-many times (``grade all``, later ``batch`` and ``watch``) and dies with it
-(``PR_SET_PDEATHSIG``). Each grading is still its own fresh process: the
-zygote forks, and the fork becomes the grading child (``_child.start``) with
-the pipes the parent passed over a Unix socket (``SCM_RIGHTS``), so it skips
-only interpreter start-up and imports.
+``python -m grader._zygote`` (see :func:`grader._warm.interpreter`) is started
+once by a command that grades (``grade exercise``, ``all``, ``batch``,
+``watch``) and dies with it (``PR_SET_PDEATHSIG``). Each grading is still its
+own fresh process: the zygote forks, and the fork becomes the grading child
+(``_child.start``) with the pipes the parent passed over a Unix socket
+(``SCM_RIGHTS``), so it skips only interpreter start-up and imports.
 
 Protocol on the socket (a SOCK_SEQPACKET pair: one JSON object per message):
 parent -> zygote ``{"id": n, "staging": path}`` with three file descriptors
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import importlib
 import json
 import os
@@ -36,7 +35,11 @@ def _preimport() -> None:
     import pytest_timeout  # noqa: F401
     from _pytest.config import default_plugins
 
+    from ._child import UNUSED_PLUGINS
+
     for name in default_plugins:
+        if name in UNUSED_PLUGINS:
+            continue
         with contextlib.suppress(ImportError):
             importlib.import_module(f"_pytest.{name}")
     import grader._isolate
@@ -53,6 +56,9 @@ def _die_with_parent() -> None:
 
 def _child(staging: str, fds: list[int]) -> None:
     """In the fork: become the grading child on the passed pipes; never returns."""
+    # The zygote may cache the grader's own bytecode; nothing imported from
+    # here on (the suite, the submission) may write any.
+    sys.dont_write_bytecode = True
     from . import _child
 
     result_fd, out_fd, key_fd = fds
@@ -74,16 +80,30 @@ def _child(staging: str, fds: list[int]) -> None:
         os._exit(70)
 
 
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that turns readable when ``pid`` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def serve(sock: socket.socket) -> None:
-    """Fork one grading child per request until the parent closes the socket."""
-    running: dict[int, int] = {}  # pid -> request id
+    """Fork one grading child per request until the parent closes the socket.
+
+    The parent learns a grading has ended from the ``exit`` message, so it
+    must go out the moment the child dies: the loop sleeps in ``select`` on
+    the socket and one pidfd per child (a 20 ms poll cost every grading 10 ms
+    on average), and polls only where pidfds are missing.
+    """
+    running: dict[int, tuple[int, int | None]] = {}  # pid -> (request id, pidfd)
     open_socket = True
     while open_socket or running:
-        if open_socket:
-            ready, _, _ = select.select([sock], [], [], 0.02)
-        else:
-            ready = []
-        if ready:
+        watched: list[socket.socket | int] = [sock] if open_socket else []
+        watched += [fd for _, fd in running.values() if fd is not None]
+        polling = any(fd is None for _, fd in running.values())
+        ready, _, _ = select.select(watched, [], [], 0.02 if polling else 1.0)
+        if sock in ready:
             msg, fds, _, _ = socket.recv_fds(sock, 65536, 3)
             if not msg:
                 open_socket = False
@@ -95,10 +115,13 @@ def serve(sock: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:
                 sock.close()
+                for _, fd in running.values():
+                    if fd is not None:
+                        os.close(fd)
                 _child(request["staging"], fds)
             for fd in fds:
                 os.close(fd)
-            running[pid] = request["id"]
+            running[pid] = (request["id"], _pidfd(pid))
             sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
         while running:
             try:
@@ -108,7 +131,9 @@ def serve(sock: socket.socket) -> None:
                 break
             if pid == 0:
                 break
-            rid = running.pop(pid, None)
+            rid, fd = running.pop(pid, (None, None))
+            if fd is not None:
+                os.close(fd)
             if rid is not None and open_socket:
                 code = os.waitstatus_to_exitcode(status)
                 with contextlib.suppress(OSError):

@@ -161,8 +161,7 @@ def _prestart(stack: contextlib.ExitStack) -> WarmWorker | None:
     A single grading gains about 0.15 s from it on two cores; the worker ends
     with the command, and where it cannot start grading goes on cold.
     """
-    from ._sandbox import child_env
-    from ._warm import WarmWorker, warm_supported
+    from ._warm import WarmWorker, child_env, warm_supported
 
     if not warm_supported():
         return None
@@ -174,7 +173,25 @@ def _prestart(stack: contextlib.ExitStack) -> WarmWorker | None:
 
 def _cmd_exercise(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
-        return _grade_one(args, _prestart(stack))
+        return _grade_one(args, args.early or _prestart(stack))
+
+
+def _preload_report() -> None:
+    """Import the terminal report's modules in the background.
+
+    The command waits for its grading child for most of its run; rich's
+    import (about 25 ms) done meanwhile is off the path to the verdict.
+    """
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            import rich.console
+            import rich.markup  # noqa: F401
+
+            from . import _report  # noqa: F401
+
+    threading.Thread(target=load, name="grade-preload", daemon=True).start()
 
 
 def _grade_one(args: argparse.Namespace, warm: WarmWorker | None) -> int:
@@ -188,8 +205,14 @@ def _grade_one(args: argparse.Namespace, warm: WarmWorker | None) -> int:
     target = _target(ex, args)
     if ex.runs_here():
         _check_suite(ex)
+    if args.format == "text":
+        _preload_report()
     result = grade_exercise(
-        ex, target, display_name=_display(target, cat.course), only=args.only, warm=warm
+        ex,
+        target,
+        display_name=_display(target, cat.course),
+        only=args.only,
+        warm=warm,
     )
     if args.only is not None and not result.checks and result.max_score == 0 and result.reason:
         raise _UsageError(result.reason)
@@ -391,8 +414,7 @@ def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
     from . import _report
     from ._grading import grade_exercise
     from ._learn import next_exercise
-    from ._sandbox import child_env
-    from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
+    from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, child_env, warm_supported
     from ._watch import watch_loop, write_transcript
 
     cat = _catalog(args.course)
@@ -545,8 +567,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``grade`` command; returns the exit status (also used by the console script)."""
+def main(argv: Sequence[str] | None = None, *, early: WarmWorker | None = None) -> int:
+    """Run the ``grade`` command; returns the exit status (also used by the console script).
+
+    ``early``: a warm worker the console script started for ``grade exercise``
+    before importing this module; the caller owns (and ends) it.
+    """
     if sys.platform == "win32":
         sys.stderr.write("grade: Windows is not supported for grading; use WSL\n")
         return EXIT_USAGE
@@ -555,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, value in _DEFAULTS.items():
             if not hasattr(args, name):
                 setattr(args, name, value)
+        args.early = early
         if args.format in _MACHINE and args.command not in ("exercise", "all"):
             raise _UsageError(f"--format {args.format} is for `grade exercise` and `grade all`")
         command = {

@@ -22,9 +22,8 @@ from pathlib import Path
 from grader._catalog import load_catalog
 from grader._grading import grade_exercise
 from grader._model import ExerciseResult
-from grader._sandbox import child_env
 from grader._schedule import Scheduler
-from grader._warm import MANY_GRADINGS_PRELOAD, WarmWorker, warm_supported
+from grader._warm import MANY_GRADINGS_PRELOAD, WarmWorker, child_env, warm_supported
 
 COURSE = Path(__file__).resolve().parents[1]
 

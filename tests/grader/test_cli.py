@@ -240,7 +240,7 @@ def test_ctrl_c_anywhere_in_the_command_exits_130_without_a_traceback() -> None:
     # A main that is interrupted at once stands in for Ctrl-C during start-up.
     script = (
         "import grader, grader.cli\n"
-        "def main():\n    raise KeyboardInterrupt\n"
+        "def main(**_):\n    raise KeyboardInterrupt\n"
         "grader.cli.main = main\n"
         "grader.entry()\n"
     )

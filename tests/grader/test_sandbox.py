@@ -249,3 +249,46 @@ def test_grade_warm_0_grades_each_in_a_new_interpreter(short, monkeypatch) -> No
     assert code == 0 and doc["score"] == 20
     code, doc = short.grade_json("all", "--reference")
     assert code == 0 and doc["score"] == 20
+
+
+def test_children_start_without_site_and_cannot_import_the_course(tmp_path, monkeypatch) -> None:
+    # Grading children start as `python -I -S` with the parent's import path: the
+    # grader is importable, the course folder holding it is not on the path (no
+    # `solutions` or `tests` package), and site's builtins such as exit() remain.
+    import json
+    import subprocess
+    import sys
+
+    import grader
+    from grader._warm import child_env, interpreter
+
+    (tmp_path / "probe_boot.py").write_text(
+        "import importlib.util, json, os, sys\n"
+        "print(json.dumps({\n"
+        "    'no_site': sys.flags.no_site,\n"
+        "    'grader': importlib.util.find_spec('grader._child') is not None,\n"
+        "    'solutions': importlib.util.find_spec('solutions') is not None,\n"
+        "    'exit': callable(exit),\n"
+        "    'leaked': sorted(k for k in os.environ if k.startswith('GRADE_')),\n"
+        "}))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv, extra = interpreter("probe_boot")
+    root = Path(grader.__file__).parents[1]
+    proc = subprocess.run(
+        argv,
+        env=dict(child_env(), **extra),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(proc.stdout) == {
+        "no_site": 1,
+        "grader": True,
+        "solutions": False,
+        "exit": True,
+        "leaked": [],
+    }
+    assert sys.executable == argv[0]
