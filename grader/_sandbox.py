@@ -292,21 +292,34 @@ def run_suite(
 def merge_runs(runs: Sequence[RunOutcome]) -> RunOutcome:
     """One outcome from the shards of a grading, checks back in the suite's order.
 
-    The suite could not start if any shard could not; a shard that crashed,
-    hung or was killed marks the whole run so, and its own checks (those with
-    no result) carry that reason.
+    The verdict is the one a single child running the whole suite would give:
+    the suite could not start if any shard could not, and a shard that
+    crashed, hung or was killed stops the grading at its first check without a
+    result, which carries that reason; results of checks after it in the
+    suite's order are dropped, as a single child would never have run them.
+    So how a suite is split never changes a score.
     """
     if len(runs) == 1:
         return runs[0]
     collected: tuple[dict[str, object], ...] | None = None
+    results = [m for r in runs for m in r.results]
     if all(r.collected is not None for r in runs):
         joined = [c for r in runs for c in r.collected or ()]
         collected = tuple(sorted(joined, key=lambda c: _order(c.get("order"))))
+        answered = {str(m.get("nodeid")) for m in results}
+        stop = next((c for c in collected if str(c.get("nodeid")) not in answered), None)
+        if stop is not None:
+            late = {
+                str(c.get("nodeid"))
+                for c in collected
+                if _order(c.get("order")) > _order(stop.get("order"))
+            }
+            results = [m for m in results if str(m.get("nodeid")) not in late]
     bad = [r for r in runs if r.timed_out or not r.done]
     worst = bad[0] if bad else runs[0]
     return RunOutcome(
         collected=collected,
-        results=tuple(m for r in runs for m in r.results),
+        results=tuple(results),
         done=all(r.done for r in runs),
         exit_code=worst.exit_code,
         timed_out=any(r.timed_out for r in runs),

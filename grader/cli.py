@@ -213,6 +213,7 @@ def _grade_one(args: argparse.Namespace, warm: WarmWorker | None) -> int:
         display_name=_display(target, cat.course),
         only=args.only,
         warm=warm,
+        spread=True,
     )
     if args.only is not None and not result.checks and result.max_score == 0 and result.reason:
         raise _UsageError(result.reason)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import logging
 import os
@@ -182,6 +183,37 @@ def _select(config: pytest.Config, items: list[pytest.Item], only: str) -> list[
     return titles
 
 
+# A check that runs a sweep or a property replays its scenario dozens of times.
+_GENERATED = ("kata.sweep(", "kata.forall(")
+
+
+def _cost(item: pytest.Item) -> int:
+    """A rough, static cost: generated checks weigh like many plain ones."""
+    try:
+        source = inspect.getsource(item.obj)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return 1
+    return 8 if any(g in source for g in _GENERATED) else 1
+
+
+def _share(items: list[pytest.Item], index: int, count: int) -> set[int]:
+    """The ids of the items shard ``index`` of ``count`` runs.
+
+    Every shard computes the same split from the suite alone (so the union is
+    the whole suite, once): heaviest first, each to the least loaded shard,
+    ties by suite order, so the shards end at about the same time.
+    """
+    loads = [0] * count
+    mine: set[int] = set()
+    ranked = sorted(enumerate(items), key=lambda p: (-_cost(p[1]), p[0]))
+    for _, item in ranked:
+        target = min(range(count), key=lambda k: loads[k])
+        loads[target] += _cost(item)
+        if target == index:
+            mine.add(id(item))
+    return mine
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _has_session():
@@ -192,10 +224,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     order = {id(item): i for i, item in enumerate(items)}
     if _shard:
         index, count = _shard
-        dropped = [item for i, item in enumerate(items) if i % count != index]
+        mine = _share(items, index, count)
+        dropped = [item for item in items if id(item) not in mine]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-        items[:] = items[index::count]
+        items[:] = [item for item in items if id(item) in mine]
     checks = []
     for item in items:
         mark = item.get_closest_marker("kata_check")

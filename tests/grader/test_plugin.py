@@ -378,3 +378,31 @@ def test_wait_for_never_loses_a_cancel_that_lands_as_it_finishes(run) -> None:
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def _plain(x):
+    return x
+
+
+def _generated(x):
+    return kata.sweep(x)  # noqa: F821 - never called: only its source is read
+
+
+class _FakeItem:
+    def __init__(self, obj) -> None:
+        self.obj = obj
+
+
+def test_shards_split_the_suite_once_with_generated_checks_apart() -> None:
+    # A suite spread over two children: each check runs in exactly one shard, and
+    # the sweeps and properties (many scenarios each) go to different shards.
+    from grader.plugin import _share
+
+    items = [_FakeItem(f) for f in (_plain, _generated, _plain, _plain, _generated, _plain)]
+    shares = [_share(items, k, 2) for k in range(2)]  # type: ignore[arg-type]
+    assert shares[0].isdisjoint(shares[1])
+    assert shares[0] | shares[1] == {id(i) for i in items}
+    heavy = [id(items[1]), id(items[4])]
+    assert [sum(h in s for h in heavy) for s in shares] == [1, 1]
+    # One shard: everything; the split does not depend on which shard asks.
+    assert _share(items, 0, 1) == {id(i) for i in items}  # type: ignore[arg-type]

@@ -215,9 +215,11 @@ def test_realtime_exercise_runs_in_two_shards_reported_in_suite_order(short) -> 
     assert [c["name"] for c in doc["checks"]] == ["doubles", "takes 1.0 s", "a cancel propagates"]
 
 
-def test_a_crash_in_one_shard_fails_only_that_shards_checks(short) -> None:
-    # Shard 0 runs "doubles" and "a cancel propagates" (cancelled at 0.5 s, before
-    # the exit); shard 1 runs "takes 1.0 s", whose double(1) ends its process.
+def test_a_crash_in_one_shard_stops_the_grading_as_in_one_child(short) -> None:
+    # Shard 0 runs "doubles" and "a cancel propagates"; shard 1 runs "takes 1.0 s",
+    # whose double(1) ends its process. One child running the suite in order would
+    # never have reached "a cancel propagates", so its result is dropped: how the
+    # suite is split must not change the verdict.
     course = _realtime(short)
     path = course.write(
         "exits.py",
@@ -235,9 +237,37 @@ def test_a_crash_in_one_shard_fails_only_that_shards_checks(short) -> None:
     code, doc = course.grade_json("exercise", "1", "--file", str(path))
     status = {c["name"]: c["status"] for c in doc["checks"]}
     assert code == 1
-    assert status == {"doubles": "passed", "takes 1.0 s": "failed", "a cancel propagates": "passed"}
-    failed = next(c for c in doc["checks"] if c["name"] == "takes 1.0 s")
-    assert "exit code 3" in failed["message"]
+    assert status == {"doubles": "passed", "takes 1.0 s": "failed", "a cancel propagates": "failed"}
+    message = {c["name"]: c["message"] for c in doc["checks"]}
+    assert "exit code 3" in message["takes 1.0 s"]
+    assert "not run" in message["a cancel propagates"]
+
+
+def test_one_grading_split_in_two_gives_the_verdict_of_one_child(short) -> None:
+    # `grade exercise` spreads a virtual-clock suite over two children (one per
+    # core); `grade all` runs it in one. A submission that dies in the second
+    # check must score the same both ways.
+    (short.root / "exercises" / "01_tiny" / "solution.py").write_text(
+        "import asyncio, os\n\n"
+        "async def double(x):\n"
+        "    await asyncio.sleep(1)\n"
+        "    if x == 1:\n"
+        "        os._exit(3)\n"
+        "    return 2 * x\n"
+    )
+    code, one = short.grade_json("exercise", "1")
+    assert code == 1
+    code, every = short.grade_json("all")
+    assert code == 1
+    (alone,) = every["exercises"]
+    statuses = [(c["name"], c["status"]) for c in one["checks"]]
+    assert statuses == [(c["name"], c["status"]) for c in alone["checks"]]
+    assert statuses == [
+        ("doubles", "passed"),
+        ("takes 1.0 s", "failed"),
+        ("a cancel propagates", "failed"),
+    ]
+    assert one["score"] == alone["score"]
 
 
 def test_grade_warm_0_grades_each_in_a_new_interpreter(short, monkeypatch) -> None:
