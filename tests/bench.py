@@ -112,8 +112,17 @@ def main() -> None:
     print(f"  in all: {added:.3f} s of the course's {walls_body:.3f} s of check bodies")
 
 
+_MARK = "\n# submitted by "
+
+
 def _submissions(root: Path, count: int) -> list[str]:
-    """``count`` whole-course submissions: references, stubs and mutants in turn."""
+    """``count`` whole-course submissions: references, stubs and mutants in turn.
+
+    As in a real class, every student's own work is a file of its own (a
+    reference or mutant gets a comment naming the student, so no two are
+    byte-equal and batch grades each one), while untouched stubs are the same
+    file everywhere (batch grades those once).
+    """
     exercises = sorted(
         p for p in (COURSE / "exercises").iterdir() if (p / "exercise.toml").exists()
     )
@@ -129,9 +138,29 @@ def _submissions(root: Path, count: int) -> list[str]:
                 ex / "solution.py",
                 mutants[k % len(mutants)] if mutants else ex / "solution.py",
             ][k % 3]
-            dest.write_bytes(source.read_bytes())
+            text = source.read_bytes()
+            if source.name != "solution.py":
+                text += f"{_MARK}{sub.name}\n".encode()
+            dest.write_bytes(text)
         paths.append(str(sub))
     return paths
+
+
+def _solution(submission: str, code: str) -> Path:
+    folder = next(p for p in (Path(submission) / "exercises").iterdir() if p.name[:2] == code)
+    return folder / "solution.py"
+
+
+def _contents(book: dict, *, raw: bool) -> dict[tuple[str, bytes], list[tuple[str, float]]]:
+    """(exercise, file bytes) -> [(submission, score)], with or without the student's mark."""
+    out: dict[tuple[str, bytes], list[tuple[str, float]]] = {}
+    for row in book["rows"]:
+        for code, score in row["scores"].items():
+            text = _solution(row["submission"], code).read_bytes()
+            if not raw:
+                text = text.split(_MARK.encode())[0]
+            out.setdefault((code, text), []).append((row["submission"], score))
+    return out
 
 
 def batch_figures(sizes: list[int]) -> None:
@@ -160,25 +189,28 @@ def batch_figures(sizes: list[int]) -> None:
             wall = time.perf_counter() - t0
             book = json.loads((root / f"b{size}.json").read_text())
             gradings = sum(len(r["scores"]) for r in book["rows"])
+            distinct = len(_contents(book, raw=True))
             print(
                 f"grade batch, {size} whole-course submissions: {wall:.1f} s, "
-                f"{gradings / wall:.1f} exercise gradings per second (exit {proc.returncode})"
+                f"{gradings / wall:.1f} exercise gradings per second (exit {proc.returncode}); "
+                f"{distinct} of the {gradings} files distinct, {distinct / wall:.1f} distinct "
+                "gradings per second"
             )
         # The same verdicts one by one, for every row of the largest batch: each
         # distinct (exercise, file content) is graded once with grade exercise.
         book = json.loads((root / f"b{max(sizes)}.json").read_text())
+        # Files that differ only in the student's name are graded once.
         alone: dict[tuple[str, bytes], float] = {}
         differ = []
-        for row in book["rows"]:
-            for code, score in row["scores"].items():
-                file = Path(row["submission"]) / "exercises"
-                folder = next(p for p in file.iterdir() if p.name.startswith(code))
-                key = (code, (folder / "solution.py").read_bytes())
-                if key not in alone:
-                    _, doc = run("exercise", code, "--file", str(folder / "solution.py"))
-                    alone[key] = doc["score"]
-                if alone[key] != score:
-                    differ.append(f"{row['submission']} {code}: {score} vs {alone[key]}")
+        for (code, key), rows in _contents(book, raw=False).items():
+            submission, score = rows[0]
+            if (code, key) not in alone:
+                file = _solution(submission, code)
+                _, doc = run("exercise", code, "--file", str(file))
+                alone[code, key] = doc["score"]
+            for submission, score in rows:
+                if alone[code, key] != score:
+                    differ.append(f"{submission} {code}: {score} vs {alone[code, key]}")
         print(
             f"batch verdicts identical to grading one by one: {not differ} "
             f"({len(book['rows'])} submissions, {len(alone)} distinct gradings compared)"

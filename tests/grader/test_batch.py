@@ -205,3 +205,21 @@ def test_student_edition_explains_then_grades_after_fetching_suites(
         check=False,
     )
     assert proc.returncode == 1 and json.loads(proc.stdout)["score"] == 0  # the stub, graded
+
+
+def test_identical_files_share_one_grading_and_each_row_gets_its_verdict(
+    course: Course, tmp_path: Path
+) -> None:
+    # Two copies of the reference, two of a wrong file: the scheduler grades each
+    # content once (tests/grader/test_schedule.py), and every row still gets the
+    # verdict its own file earns.
+    wrong = "async def double(x):\n    return x\n"
+    names = {"ada": REFERENCE, "bea": wrong, "cy": REFERENCE, "dee": wrong}
+    subs = [_student(tmp_path, name, source) for name, source in names.items()]
+    prefix = tmp_path / "book"
+    code, _, err = course.grade("batch", *subs, "--output", str(prefix))
+    assert code == 0, err
+    rows = json.loads(prefix.with_suffix(".json").read_text())["rows"]
+    totals = {Path(r["submission"]).name: r["total"] for r in rows}
+    assert totals["ada"] == totals["cy"] == 20.0
+    assert totals["bea"] == totals["dee"] < 20.0

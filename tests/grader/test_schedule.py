@@ -70,3 +70,32 @@ def test_likely_longest_gradings_start_first() -> None:
     with Scheduler(1) as scheduler:
         scheduler.run_all([(e, lambda i=i: job(i)) for i, e in enumerate(exercises)])
     assert started == [3, 1, 2, 0]
+
+
+def test_gradings_with_the_same_key_run_once_and_share_the_result() -> None:
+    runs: list[str] = []
+    lock = threading.Lock()
+
+    def job(name: str) -> str:
+        with lock:
+            runs.append(name)
+        return f"verdict of {name}"
+
+    with Scheduler(2) as scheduler:
+        first = scheduler.run_all(
+            [(_ex("virtual"), lambda: job("a")), (_ex("realtime"), lambda: job("b"))],
+            keys=[("01", "same"), ("02", "other")],
+        )
+        # A later submission of the same files, and one grading without a key.
+        second = scheduler.run_all(
+            [
+                (_ex("virtual"), lambda: job("a again")),
+                (_ex("realtime"), lambda: job("b again")),
+                (_ex("virtual"), lambda: job("c")),
+                (_ex("virtual"), lambda: job("c again")),
+            ],
+            keys=[("01", "same"), ("02", "other"), None, None],
+        )
+    assert first == ["verdict of a", "verdict of b"]
+    assert second == ["verdict of a", "verdict of b", "verdict of c", "verdict of c again"]
+    assert sorted(runs) == ["a", "b", "c", "c again"]
