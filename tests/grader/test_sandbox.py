@@ -216,8 +216,8 @@ def test_realtime_exercise_runs_in_two_shards_reported_in_suite_order(short) -> 
 
 
 def test_a_crash_in_one_shard_stops_the_grading_as_in_one_child(short) -> None:
-    # Shard 0 runs "doubles" and "a cancel propagates"; shard 1 runs "takes 1.0 s",
-    # whose double(1) ends its process. One child running the suite in order would
+    # Each check runs in a shard of its own; double(1) in "takes 1.0 s" ends its
+    # process. One child running the suite in order would
     # never have reached "a cancel propagates", so its result is dropped: how the
     # suite is split must not change the verdict.
     course = _realtime(short)
