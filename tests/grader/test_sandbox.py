@@ -208,7 +208,7 @@ def _realtime(course):
     return course
 
 
-def test_realtime_exercise_runs_in_two_shards_reported_in_suite_order(short) -> None:
+def test_realtime_exercise_runs_split_and_is_reported_in_suite_order(short) -> None:
     course = _realtime(short)
     code, doc = course.grade_json("exercise", "1", "--reference")
     assert code == 0 and doc["score"] == doc["max_score"] == 20
