@@ -41,11 +41,6 @@ def _early_worker(argv: list[str], stack: contextlib.ExitStack) -> WarmWorker | 
     """
     if "exercise" not in argv or "-h" in argv or "--help" in argv:
         return None
-    from ._warm import WarmWorker, child_env, warm_supported
+    from ._warm import start_worker
 
-    if not warm_supported():
-        return None
-    try:
-        return stack.enter_context(WarmWorker(child_env()))
-    except OSError:
-        return None
+    return start_worker(stack)

@@ -33,7 +33,7 @@ from ._catalog import Catalog, Exercise
 from ._grading import grade_exercise, python_version
 from ._model import ExerciseResult
 from ._schedule import Scheduler
-from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, child_env, warm_supported
+from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, start_worker
 
 __all__ = [
     "BatchError",
@@ -265,10 +265,7 @@ def run_batch(
     todo = [p for p in paths if p not in done]
     write_book(prefix, rows, codes, version, py)
     with contextlib.ExitStack() as stack:
-        warm = None
-        if warm_supported():
-            with contextlib.suppress(OSError):
-                warm = stack.enter_context(WarmWorker(child_env(), preload=MANY_GRADINGS_PRELOAD))
+        warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD)
         scheduler = stack.enter_context(Scheduler(jobs))
         # A few submissions are in flight at once, their exercises sharing the
         # scheduler's slots, so one submission's slow real-time exercises do not
