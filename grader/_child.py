@@ -184,6 +184,11 @@ def start(staging: str) -> None:
         "--capture=no",
         "-W",
         "default",
+        # The plugins are imported before pytest starts (see _preimport), on
+        # purpose; pytest's note that it cannot rewrite their asserts is noise
+        # in the output a learner reads.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if cfg.get("shuffle_seed") is not None:
         args += ["-p", "grader.plugin._shuffle", "--grade-shuffle", str(cfg["shuffle_seed"])]

@@ -322,3 +322,15 @@ def test_children_start_without_site_and_cannot_import_the_course(tmp_path, monk
         "leaked": [],
     }
     assert sys.executable == argv[0]
+
+
+def test_the_grading_output_carries_no_pytest_noise_about_preloaded_plugins(short) -> None:
+    # The plugins are imported before pytest starts, on purpose; pytest's warning
+    # that it cannot rewrite their asserts must not reach the learner's output.
+    from grader._catalog import load_catalog
+    from grader._sandbox import run_suite
+
+    ex = load_catalog(short.root).find("1")
+    out = run_suite(ex, ex.reference, "solution.py")
+    assert out.done and "3 passed" in out.output
+    assert "PytestAssertRewriteWarning" not in out.output
