@@ -28,7 +28,26 @@ def entry() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("grade: interrupted\n")
         code = 130
-    sys.exit(code)
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code`` without the interpreter's teardown.
+
+    Everything the command owns (worker, staging folders, progress file) is
+    closed by the ``with`` blocks above before this runs; what is left is
+    freeing every module and object one by one, about 15 ms of a 0.4 s
+    ``grade exercise``. Output is flushed first; a flush that fails (a closed
+    pipe) falls back to the normal exit, which reports it.
+    """
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
 
 
 def _early_worker(argv: list[str], stack: contextlib.ExitStack) -> WarmWorker | None:

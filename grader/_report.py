@@ -11,8 +11,6 @@ import os
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from rich.text import Text
-
 from ._catalog import Exercise
 from ._model import CheckResult, CourseResult, ExerciseResult, Status
 from ._progress import Progress
@@ -99,6 +97,7 @@ def _fmt(x: float) -> str:
 def save_timeline_svg(r: ExerciseResult, path: str) -> bool:
     """Write the timelines of the failed checks as an SVG; False if there were none."""
     from rich.console import Console
+    from rich.text import Text
 
     from ._timeline import render
 
@@ -145,6 +144,8 @@ def print_exercise(
                 if hints and c.outcome.hint and "not implemented yet" not in c.outcome.message:
                     con.print(f"        [cyan]{escape(c.outcome.hint)}[/]")
                 if c.outcome.group.value != "behaviour" and c.outcome.timeline:
+                    from rich.text import Text
+
                     from ._timeline import render
 
                     for row in render(c.outcome.timeline, c.outcome.expected_end):
