@@ -385,7 +385,7 @@ def _plain(x):
 
 
 def _generated(x):
-    return kata.sweep(x)  # noqa: F821 - never called: only its source is read
+    return kata.sweep(x)  # noqa: F821 - never called: only the names it uses are read
 
 
 class _FakeItem:
