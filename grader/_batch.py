@@ -73,8 +73,10 @@ def _hash_files(paths: Iterable[Path], root: Path) -> dict[str, str]:
 
 
 def manifest(course: Path) -> dict[str, str]:
-    """sha256 of every hidden suite and every grader source file of ``course``."""
+    """sha256 of every hidden suite (and their recorded scenarios) and grader source file."""
     files = list((course / "tests" / "exercises").glob("test_*.py"))
+    # The recorded property scenarios decide which scenarios a replay runs.
+    files += [p for p in [course / "tests" / "exercises" / "scenarios.json"] if p.is_file()]
     files += [p for p in (course / "grader").rglob("*.py") if "__pycache__" not in p.parts]
     return _hash_files(files, course)
 

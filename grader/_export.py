@@ -80,4 +80,12 @@ def fetch_suites(course: Path, source: str) -> int:
         target.mkdir(parents=True, exist_ok=True)
         for suite in suites:
             shutil.copy2(suite, target / suite.name)
+        # The scenarios replayed for the suites' properties come from the same
+        # place as the suites, or not at all: a fork's own copy could name
+        # fewer scenarios than the course's.
+        scenarios = upstream / "tests" / "exercises" / "scenarios.json"
+        if scenarios.is_file():
+            shutil.copy2(scenarios, target / scenarios.name)
+        else:
+            (target / scenarios.name).unlink(missing_ok=True)
         return len(suites)

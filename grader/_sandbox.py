@@ -218,14 +218,20 @@ def run_suite(
     shuffle_seed: int | None = None,
     warm: WarmWorker | None = None,
     shard: tuple[int, int] | None = None,
+    record_scenarios: bool = False,
 ) -> RunOutcome:
     """Run ``exercise``'s hidden suite against ``submission`` in a sandboxed child.
 
     With ``warm``, the child is forked from that warm worker instead of
     started as a new interpreter; the isolation is the same. With ``shard``
     ``(i, n)`` the child runs only every n-th check from the i-th
-    (:func:`merge_runs` joins the n outcomes).
+    (:func:`merge_runs` joins the n outcomes). The suite's recorded property
+    scenarios (:mod:`grader._scenarios`) go along to be replayed; with
+    ``record_scenarios`` none do, and each passing property's scenarios come
+    back in its check's result instead.
     """
+    from ._scenarios import for_suite
+
     limits = limits or Limits(
         wall_s=exercise.wall_limit,
         cpu_s=int(exercise.wall_limit) + 5,
@@ -278,6 +284,8 @@ def run_suite(
             "only": only,
             "shuffle_seed": shuffle_seed,
             "shard": list(shard) if shard is not None else None,
+            "scenarios": None if record_scenarios else for_suite(exercise.suite),
+            "record_scenarios": record_scenarios,
         }
         import json
 

@@ -505,14 +505,24 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from ._batch import MANIFEST, manifest
+    from ._scenarios import RecordError, record, stale
 
     cat = _catalog(args.course)
     path = Path(args.manifest) if args.manifest else cat.course / MANIFEST
-    current = manifest(cat.course)
     if args.update:
+        # Scenarios first: the manifest covers the file they are written to.
+        try:
+            recorded = record(cat.exercises)
+        except RecordError as exc:
+            sys.stderr.write(f"grade: {exc}\n")
+            return EXIT_FAILED
+        if recorded is not None:
+            sys.stdout.write(f"wrote {recorded} (property scenarios to replay)\n")
+        current = manifest(cat.course)
         path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         sys.stdout.write(f"wrote {path} ({len(current)} files)\n")
         return EXIT_OK
+    current = manifest(cat.course)
     try:
         expected = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -530,6 +540,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     sys.stdout.write(f"verified: {len(current)} suite and grader files match {path.name}\n")
+    behind = stale(cat.exercises)
+    if behind:
+        sys.stdout.write(
+            "note: no recorded scenarios for the properties of "
+            + ", ".join(behind)
+            + "; they run Hypothesis in full (same verdicts, slower): "
+            "`grade verify --update` records them\n"
+        )
     return EXIT_OK
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from .. import _channel
-from . import _compat, _netguard, _tamper
+from . import _compat, _netguard, _property, _tamper
 from ._clock import BusyWait, Deadlock, Monitor, VirtualLoop
 from ._gates import GateFailure, describe_tasks, guarded, guarded_sync
 from ._probes import Probes
@@ -156,6 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _compat.apply()
     if not cfg.get("isolate", False):
         _netguard.install()
+    _property.set_replay(cfg.get("scenarios"), record=bool(cfg.get("record_scenarios")))
     session().watched = _tamper.snapshot()
     asyncio.set_event_loop_policy(_Policy())
     logging.getLogger("asyncio").addHandler(_LoopErrors())
@@ -428,6 +429,8 @@ def _outcome(item: pytest.Item, state: CheckState, phases: dict[str, Any]) -> di
         "instruments": state.instruments,
         "expected_end": state.expected_end,
     }
+    if state.recorded:
+        base["scenarios"] = state.recorded
     if state.not_implemented is not None:
         return base | {
             "status": "failed",

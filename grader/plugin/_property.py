@@ -6,17 +6,85 @@ words) or ``None``. Hypothesis is derandomised, keeps no example database and
 has no deadline, so a verdict never changes between runs; a failure is
 shrunk to the smallest failing scenario, which the message shows with the
 seed. Used from synchronous checks (each example owns its loop).
+
+Replay. Derandomised, Hypothesis draws the same scenarios in the same order
+on every run that finds no failure, and its engine costs about 1 ms per
+scenario, most of a property's time. So the course records, once, the
+scenarios each property's check receives when the reference passes
+(``grade verify --update``; the parent hands them over in the child's
+configuration, see ``grader._scenarios``), and a grading replays them
+without the engine. At the first scenario that fails, Hypothesis runs as
+before: it meets the same failure at the same place, shrinks it and reports
+it, so a replay changes the time a property takes, not its verdict nor the
+scenario it reports (only asyncio's running task numbers in a message differ).
+A replay is used only for the suite and Hypothesis version it was recorded
+with; anything else runs Hypothesis.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
-from collections.abc import Awaitable, Callable
+import hashlib
+import types
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .errors import KataFailure
 
-__all__ = ["forall"]
+__all__ = ["forall", "key_for", "set_replay"]
+
+# Set once from the child's configuration, before the submission is imported,
+# and watched for replacement after every check (``_tamper``).
+_REPLAY: Mapping[str, Any] = types.MappingProxyType({})
+_RECORD: list[bool] = [False]
+
+
+def _digest() -> str:
+    """This module's text: Hypothesis's seed comes from it (see ``_hypothesis``)."""
+    try:
+        with open(__file__, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+# Read at import (in the warm worker, before any fork), so a recording made
+# with another version of this module is never replayed.
+_ENGINE = _digest()
+
+
+def set_replay(replay: Mapping[str, Any] | None, *, record: bool = False) -> None:
+    """Install this suite's recorded scenarios (``key -> {"hypothesis", "grader", "examples"}``).
+
+    ``record``: run Hypothesis for every property and keep what each check
+    received, for :func:`grader._scenarios.record`.
+    """
+    global _REPLAY
+    frozen = {
+        str(k): (str(v["hypothesis"]), str(v.get("grader", "")), tuple(map(str, v["examples"])))
+        for k, v in (replay or {}).items()
+    }
+    _REPLAY = types.MappingProxyType(frozen)
+    _RECORD[0] = record
+
+
+def key_for(nodeid: str, index: int, what: str, examples: int) -> str:
+    """The name a property's scenarios are recorded under: its check, its place in it."""
+    return f"{nodeid}#{index}:{examples}:{what}"
+
+
+def _literal(text: str) -> Any:
+    return ast.literal_eval(text)
+
+
+def _round_trips(example: Any) -> bool:
+    """Whether ``repr`` gives back an equal value of the same shape (tuples stay tuples)."""
+    try:
+        back = _literal(repr(example))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return back == example and repr(back) == repr(example)
 
 
 def _run(check: Callable[[Any], Awaitable[str | None]], example: Any) -> str | None:
@@ -61,14 +129,98 @@ def forall(
     examples: int = 50,
 ) -> None:
     """Fail with the smallest scenario from ``strategy`` for which ``check`` finds a problem."""
-    from hypothesis import HealthCheck, Phase, given, settings
-
+    from ._state import session
     from ._sweep import _mark
 
     _mark("property")
+    state = session().check
+    key = None
+    if state is not None:
+        key = key_for(state.nodeid, state.properties, what, examples)
+        state.properties += 1
+    replayed = _replay(key, check)
+    if replayed is _PASSED:
+        return
+    seen: list[str | None] = []
+    _hypothesis(strategy, check, what=what, examples=examples, seen=seen)
+    if replayed is not None:
+        # The replay met a failure that Hypothesis, running the same
+        # scenarios, did not: the submission answers differently the second
+        # time (state kept between calls). It failed; say where.
+        example, problem = replayed
+        raise KataFailure(
+            f"{what}: scenario {example!r} failed (derandomised, fixed seed; {examples} "
+            f"scenarios) but passed when run again, so the result depends on earlier calls "
+            f"(state kept between calls?): {problem}"
+        )
+    if _RECORD[0] and state is not None and key is not None:
+        texts = [t for t in seen if t is not None]
+        if len(texts) == len(seen):
+            from hypothesis import __version__
+
+            state.recorded[key] = {"hypothesis": __version__, "grader": _ENGINE, "examples": texts}
+
+
+_PASSED: Any = object()
+
+
+def _replay(key: str | None, check: Callable[[Any], Awaitable[str | None]]) -> Any:
+    """Run the recorded scenarios: ``_PASSED``, the first failure, or None (none recorded)."""
+    if key is None or _RECORD[0]:
+        return None
+    entry = _REPLAY.get(key)
+    if entry is None:
+        return None
+    version, engine, texts = entry
+    from hypothesis import __version__
+
+    if version != __version__ or engine != _ENGINE or not _ENGINE:
+        return None
+    try:
+        scenarios = [_literal(text) for text in texts]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    for example in scenarios:
+        problem = _run(check, example)
+        if problem is not None:
+            return (example, problem)
+    return _PASSED
+
+
+def _recording(
+    check: Callable[[Any], Awaitable[str | None]], seen: list[str | None]
+) -> Callable[[Any], Awaitable[str | None]]:
+    """``check``, keeping the text of each scenario it receives (None if ``repr``
+    does not give it back), before the check can change it."""
+
+    async def recorded(example: Any) -> str | None:
+        seen.append(repr(example) if _round_trips(example) else None)
+        return await check(example)
+
+    return recorded
+
+
+def _hypothesis(
+    strategy: Any,
+    check: Callable[[Any], Awaitable[str | None]],
+    *,
+    what: str,
+    examples: int,
+    seen: list[str | None],
+) -> None:
+    """Hypothesis proper; ``seen`` gets each scenario's text as the check received it
+    (None where ``repr`` does not give it back), in order."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
     _ignore_local_constants()
     found: list[tuple[Any, str]] = []
+    if _RECORD[0]:
+        check = _recording(check, seen)
 
+    # Derandomised, Hypothesis seeds itself from the source text of ``prop``
+    # and its decorators: any edit to those lines changes every property's
+    # scenarios (and so which course mutants they catch), and voids every
+    # recording. Keep them as they are.
     @settings(
         max_examples=examples,
         derandomize=True,

@@ -38,6 +38,8 @@ class CheckState:
     late_leak: bool = False
     notes: list[str] = field(default_factory=list)
     instruments: list[str] = field(default_factory=list)  # "sweep", "property"
+    properties: int = 0  # kata.forall calls so far, naming each one's recorded scenarios
+    recorded: dict[str, Any] = field(default_factory=dict)  # when recording scenarios
     expected_end: float | None = None  # where expect_time wanted the call to end
     sim_s: float = 0.0  # loop time the check's body covered
     wall_s: float = 0.0  # real time the check's body took

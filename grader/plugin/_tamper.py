@@ -25,7 +25,7 @@ def _targets() -> list[tuple[object, str, str]]:
     import _pytest.runner
 
     from .. import kata
-    from . import _clock, _probes
+    from . import _clock, _probes, _property
 
     targets: list[tuple[object, str, str]] = [
         (asyncio, "sleep", "asyncio.sleep"),
@@ -44,8 +44,20 @@ def _targets() -> list[tuple[object, str, str]]:
         (_pytest.python, "pytest_pyfunc_call", "pytest's test runner"),
         (_probes.Probes, "span", "the grader's probes"),
         (_probes.Probes, "job", "the grader's probes"),
+        (_property, "_REPLAY", "the grader's recorded scenarios"),
+        (_property, "_run", "the grader's property checks"),
     ]
-    for name in ("expect", "expect_equal", "expect_time", "expect_at", "fail", "now", "_same"):
+    for name in (
+        "expect",
+        "expect_equal",
+        "expect_time",
+        "expect_at",
+        "fail",
+        "now",
+        "_same",
+        "forall",
+        "sweep",
+    ):
         targets.append((kata, name, f"grader.kata.{name}"))
     return targets
 

@@ -123,3 +123,28 @@ def test_committed_manifest_matches_the_suites_and_grader() -> None:
     assert proc.returncode == 0, (
         proc.stdout + proc.stderr + "\nrun `grade verify --update` and commit .grade-manifest.json"
     )
+
+
+PROPERTIES = [ex for ex in RUNNABLE if "forall(" in ex.suite.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("ex", PROPERTIES, ids=lambda e: e.code)
+def test_recorded_scenarios_are_the_ones_hypothesis_draws_on_this_python(ex: Any) -> None:
+    # A grading replays the recorded scenarios instead of running Hypothesis's
+    # engine (grader/plugin/_property.py); that is only sound while they are
+    # exactly what Hypothesis draws here, on every Python the course supports.
+    import hypothesis
+
+    from grader._scenarios import _record_one, for_suite
+
+    recorded = for_suite(ex.suite)
+    assert recorded, f"{ex.suite.name}: no current recording; run `grade verify --update`"
+    versions = {entry["hypothesis"] for entry in recorded.values()}
+    if versions != {hypothesis.__version__}:
+        # The child then ignores the recording: nothing is replayed to check.
+        pytest.skip(
+            f"recorded with Hypothesis {', '.join(sorted(versions))}, this is "
+            f"{hypothesis.__version__}: properties run Hypothesis in full until "
+            "`grade verify --update`"
+        )
+    assert _record_one(ex)["properties"] == recorded

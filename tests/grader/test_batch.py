@@ -181,6 +181,11 @@ def test_student_edition_explains_then_grades_after_fetching_suites(
     assert (
         proc.returncode == 2 and "student edition" in proc.stderr and "fetch-suites" in proc.stderr
     )
+    # A recording of property scenarios the course does not have (a fork's own,
+    # naming fewer scenarios) is removed with the fetch, never replayed.
+    forged = student / "tests" / "exercises" / "scenarios.json"
+    forged.parent.mkdir(parents=True)
+    forged.write_text('{"schema": 1, "suites": {}}')
     proc = subprocess.run(
         [sys.executable, "-m", "grader", "fetch-suites", f"file://{course.root}@master"],
         cwd=student,
@@ -197,6 +202,7 @@ def test_student_edition_explains_then_grades_after_fetching_suites(
             check=False,
         )
     assert proc.returncode == 0, proc.stderr
+    assert not forged.exists()
     proc = subprocess.run(
         [sys.executable, "-m", "grader", "exercise", "1", "--format", "json"],
         cwd=student,
