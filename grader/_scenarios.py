@@ -21,6 +21,7 @@ is part of the course's manifest, so an edited one is refused by
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -87,8 +88,20 @@ def _well_formed(props: object) -> bool:
     return True
 
 
+@functools.cache
+def installed_hypothesis() -> str:
+    """The installed Hypothesis version, read without importing it ("" if none)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hypothesis")
+    except PackageNotFoundError:
+        return ""
+
+
 def for_suite(suite: Path) -> dict[str, Any] | None:
-    """The recorded scenarios of ``suite``'s properties, or None (the child runs Hypothesis)."""
+    """The recorded scenarios of ``suite``'s properties made with the installed
+    Hypothesis, or None (the child runs Hypothesis)."""
     if os.environ.get("GRADE_REPLAY") == "0":
         return None
     suites = _load(suite.parent / FILE_NAME).get("suites")
@@ -104,7 +117,8 @@ def for_suite(suite: Path) -> dict[str, Any] | None:
     except OSError:
         return None
     assert isinstance(props, dict)
-    return props
+    current = {k: v for k, v in props.items() if v["hypothesis"] == installed_hypothesis()}
+    return current or None
 
 
 def _has_properties(ex: Exercise) -> bool:
@@ -117,20 +131,11 @@ def _has_properties(ex: Exercise) -> bool:
 def stale(exercises: Sequence[Exercise]) -> list[str]:
     """Suites with properties whose recorded scenarios are missing or out of date
     (another suite text, or another Hypothesis version than the installed one)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        installed = version("hypothesis")
-    except PackageNotFoundError:
-        installed = ""
-    behind = []
-    for ex in exercises:
-        if not (ex.runs_here() and _has_properties(ex)):
-            continue
-        props = for_suite(ex.suite)
-        if props is None or any(p["hypothesis"] != installed for p in props.values()):
-            behind.append(ex.suite.name)
-    return behind
+    return [
+        ex.suite.name
+        for ex in exercises
+        if ex.runs_here() and _has_properties(ex) and for_suite(ex.suite) is None
+    ]
 
 
 def _record_one(ex: Exercise) -> dict[str, Any]:

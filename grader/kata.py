@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 
 from .plugin._probes import ProbeRecord, Probes
-from .plugin._property import forall
+from .plugin._property import forall, strategies
 from .plugin._state import current_check
 from .plugin._sweep import sweep
 from .plugin.errors import KataFailure
@@ -44,6 +44,7 @@ __all__ = [
     "realtime",
     "seconds",
     "settle",
+    "strategies",
     "sweep",
     "virtual_loop",
 ]

@@ -11,9 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 ALL = "fetch_all"
 SETTLED = "fetch_all_settled"

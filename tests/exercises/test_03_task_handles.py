@@ -16,9 +16,8 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 EXACT = 1e-5
 

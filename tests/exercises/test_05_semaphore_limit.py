@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 CALL = "bounded_gather"
 

@@ -12,9 +12,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 CALL = "run_pipeline"
 EXACT = 1e-5  # "exact" in the curriculum: a few clock ticks

@@ -14,9 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 AON = "all_or_nothing"
 FF = "fail_fast"

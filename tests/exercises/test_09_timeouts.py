@@ -14,9 +14,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 FETCH = "fetch_or_default"
 COLLECT = "collect_until_idle"

@@ -15,9 +15,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 
 class InsufficientFunds(Exception):

@@ -25,9 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 EXACT = 1e-5  # "exact" in the curriculum
 

@@ -16,9 +16,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 EXACT = 1e-5  # "exact" in the curriculum
 EPS = 1e-9  # float slack of the model itself

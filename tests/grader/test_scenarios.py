@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import Course
 
-from grader._scenarios import FILE_NAME, for_suite
+from grader._scenarios import FILE_NAME, for_suite, installed_hypothesis
 
 PROPERTY_SUITE = """\
-from hypothesis import strategies as st
-
 from grader import kata
+from grader.kata import strategies as st
 
 
 @kata.check("doubles any number (property)", group="behaviour", hint=1)
@@ -142,7 +141,13 @@ def _suite_and_recording(tmp_path: Path) -> tuple[Path, Path]:
         "suites": {
             suite.name: {
                 "sha256": hashlib.sha256(suite.read_bytes()).hexdigest(),
-                "properties": {"k": {"hypothesis": "6", "grader": "g", "examples": ["1", "2"]}},
+                "properties": {
+                    "k": {
+                        "hypothesis": installed_hypothesis(),
+                        "grader": "g",
+                        "examples": ["1", "2"],
+                    }
+                },
             }
         },
     }
@@ -153,8 +158,16 @@ def _suite_and_recording(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_a_recording_counts_only_for_the_suite_it_was_made_from(tmp_path: Path) -> None:
     suite, _ = _suite_and_recording(tmp_path)
-    assert for_suite(suite) == {"k": {"hypothesis": "6", "grader": "g", "examples": ["1", "2"]}}
+    assert for_suite(suite) == {
+        "k": {"hypothesis": installed_hypothesis(), "grader": "g", "examples": ["1", "2"]}
+    }
     suite.write_text(PROPERTY_SUITE + "# edited\n")
+    assert for_suite(suite) is None
+
+
+def test_a_recording_of_another_hypothesis_version_is_not_used(tmp_path: Path) -> None:
+    suite, recording = _suite_and_recording(tmp_path)
+    recording.write_text(recording.read_text().replace(installed_hypothesis(), "0.0.1"))
     assert for_suite(suite) is None
 
 
@@ -166,7 +179,7 @@ def test_a_recording_counts_only_for_the_suite_it_was_made_from(tmp_path: Path) 
         lambda text: text.replace('["1", "2"]', '"1, 2"'),
         lambda text: text.replace('["1", "2"]', "[]"),
         lambda text: text.replace('["1", "2"]', "[1, 2]"),
-        lambda text: text.replace('"hypothesis": "6"', '"hypothesis": 6'),
+        lambda text: text.replace(f'"hypothesis": "{installed_hypothesis()}"', '"hypothesis": 6'),
         lambda text: text.replace('"grader": "g", ', ""),
     ],
     ids=[
@@ -191,3 +204,28 @@ def test_grade_replay_0_turns_the_replay_off(
     suite, _ = _suite_and_recording(tmp_path)
     monkeypatch.setenv("GRADE_REPLAY", "0")
     assert for_suite(suite) is None
+
+
+def test_lazy_strategies_build_what_hypothesis_would() -> None:
+    # Suites build strategies from kata.strategies, so that a replay never
+    # imports Hypothesis; built, they must be exactly Hypothesis's own.
+    from hypothesis import strategies as hs
+
+    from grader.plugin._property import _Lazy, _real
+
+    def lazy(name: str) -> _Lazy:
+        return _Lazy(lambda: getattr(hs, name))
+
+    built = _real(
+        lazy("tuples")(
+            lazy("lists")(lazy("integers")(1, 12).map(str), max_size=3),
+            lazy("none")() | lazy("integers")(0, 7),
+            [lazy("just")(1)],
+        )
+    )
+    expected = hs.tuples(
+        hs.lists(hs.integers(1, 12).map(str), max_size=3),
+        hs.none() | hs.integers(0, 7),
+        [hs.just(1)],
+    )
+    assert repr(built) == repr(expected)
