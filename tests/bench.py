@@ -10,7 +10,8 @@
   mutants in turn: `python tests/bench.py 10 20 40`, the default), and whether
   every verdict of the largest batch equals grading that file on its own.
 
-The cold figure is `grade exercise`, one command from start to exit (it starts
+Everything is measured on a copy of the course taken at start, with the
+interpreter running this script. The cold figure is `grade exercise`, one command from start to exit (it starts
 its own warm worker, whose imports overlap the parent's); `grade all` and
 `grade batch` are the many-gradings figures.
 """
@@ -219,7 +220,29 @@ def batch_figures(sizes: list[int]) -> None:
             print("  differs: " + line)
 
 
+def _snapshot(into: Path) -> Path:
+    """A copy of the course (grader, exercises, references, suites) to measure.
+
+    The bench runs for minutes; measured in the working tree, an edit made
+    meanwhile would be measured half-way (it once was, and a batch's verdicts
+    then "differed" from the same files graded alone).
+    """
+    import shutil
+
+    skip = shutil.ignore_patterns("__pycache__", ".nox", ".venv", ".git", "*.egg-info")
+    for name in ("grader", "exercises", "solutions", "tests"):
+        shutil.copytree(COURSE / name, into / name, ignore=skip)
+    for name in ("pyproject.toml", ".grade-manifest.json"):
+        if (COURSE / name).is_file():
+            shutil.copy2(COURSE / name, into / name)
+    return into
+
+
 if __name__ == "__main__":
-    main()
-    sizes = [int(x) for x in sys.argv[1:]] or [10, 20, 40]
-    batch_figures(sizes)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="grade-bench-course-") as snapshot:
+        COURSE = _snapshot(Path(snapshot))
+        main()
+        sizes = [int(x) for x in sys.argv[1:]] or [10, 20, 40]
+        batch_figures(sizes)
