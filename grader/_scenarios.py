@@ -10,10 +10,11 @@ the reference passed::
                                  "examples": ["([0.25], 1)", ...]}}}}}
 
 Contract: :func:`for_suite` returns a suite's entries only while the suite's
-bytes are those they were recorded from, and only well-formed ones (the child
-then also requires its own Hypothesis version and ``_property.py``); anything
-else (no file, a broken file, an edited suite, ``GRADE_REPLAY=0``) returns
-None and the child runs Hypothesis itself: slower, same verdicts. The file
+bytes are those they were recorded from, only well-formed ones and only those
+recorded with the installed Hypothesis (the child then also requires its own
+``_property.py``); anything else (no file, a broken file, an edited suite,
+another Hypothesis, ``GRADE_REPLAY=0``) returns None and the child runs
+Hypothesis itself: slower, same verdicts. The file
 is part of the course's manifest, so an edited one is refused by
 ``grade verify`` like an edited suite. :func:`record` rewrites it
 (``grade verify --update``).
@@ -152,7 +153,9 @@ def _record_one(ex: Exercise) -> dict[str, Any]:
     for r in run.results:
         recorded = r.get("scenarios")
         if isinstance(recorded, dict):
-            props.update(recorded)
+            props.update(
+                {k: {"hypothesis": installed_hypothesis(), **v} for k, v in recorded.items()}
+            )
     return {"sha256": _sha(ex.suite), "properties": dict(sorted(props.items()))}
 
 

@@ -17,8 +17,9 @@ without the engine. At the first scenario that fails, Hypothesis runs as
 before: it meets the same failure at the same place, shrinks it and reports
 it, so a replay changes the time a property takes, not its verdict nor the
 scenario it reports (only asyncio's running task numbers in a message differ).
-A replay is used only for the suite and Hypothesis version it was recorded
-with; anything else runs Hypothesis.
+A replay is used only for the suite, the Hypothesis version (the parent
+checks both, see ``grader._scenarios.for_suite``) and the version of this
+module it was recorded with; anything else runs Hypothesis.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ strategies: Any = _Strategies()
 
 
 def set_replay(replay: Mapping[str, Any] | None, *, record: bool = False) -> None:
-    """Install this suite's recorded scenarios (``key -> {"hypothesis", "grader", "examples"}``).
+    """Install this suite's recorded scenarios (``key -> {"grader", "examples", ...}``).
 
     ``record``: run Hypothesis for every property and keep what each check
     received, for :func:`grader._scenarios.record`.
@@ -138,15 +139,15 @@ def key_for(nodeid: str, index: int, what: str, examples: int) -> str:
     return f"{nodeid}#{index}:{examples}:{what}"
 
 
-def _literal(text: str) -> Any:
-    return ast.literal_eval(text)
+# What ast.literal_eval raises on a text that is not a plain literal.
+_NOT_LITERAL = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
 
 
 def _round_trips(example: Any) -> bool:
     """Whether ``repr`` gives back an equal value of the same shape (tuples stay tuples)."""
     try:
-        back = _literal(repr(example))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        back = ast.literal_eval(repr(example))
+    except _NOT_LITERAL:
         return False
     return back == example and repr(back) == repr(example)
 
@@ -220,9 +221,8 @@ def forall(
     if _RECORD[0] and state is not None and key is not None:
         texts = [t for t in seen if t is not None]
         if len(texts) == len(seen):
-            from hypothesis import __version__
-
-            state.recorded[key] = {"hypothesis": __version__, "grader": _ENGINE, "examples": texts}
+            # The parent adds the Hypothesis version, which it also checks.
+            state.recorded[key] = {"grader": _ENGINE, "examples": texts}
 
 
 _PASSED: Any = object()
@@ -241,8 +241,8 @@ def _replay(key: str | None, check: Callable[[Any], Awaitable[str | None]]) -> A
     if engine != _ENGINE or not _ENGINE:
         return None
     try:
-        scenarios = [_literal(text) for text in texts]
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        scenarios = [ast.literal_eval(text) for text in texts]
+    except _NOT_LITERAL:
         return None
     for example in scenarios:
         problem = _run(check, example)
