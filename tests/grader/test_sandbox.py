@@ -334,3 +334,37 @@ def test_the_grading_output_carries_no_pytest_noise_about_preloaded_plugins(shor
     out = run_suite(ex, ex.reference, "solution.py")
     assert out.done and "3 passed" in out.output
     assert "PytestAssertRewriteWarning" not in out.output
+
+
+@pytest.mark.skipif(
+    int(pytest.__version__.split(".")[0]) < 9, reason="pytest 8 keeps timestamp pycs"
+)
+def test_the_warm_worker_compiles_a_suite_once_and_pytest_takes_it(tmp_path) -> None:
+    # The zygote rewrites and compiles each suite once; every grading child
+    # stages that as pytest's own cached pyc. pytest must accept it (same
+    # source hash), point it at the child's copy of the suite, and the asserts
+    # must still be rewritten.
+    from _pytest.assertion.rewrite import PYC_TAIL, _read_pyc
+
+    from grader import _child, _zygote
+
+    source = "def test_x():\n    x = 1\n    assert x == 2\n"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for staging in (first, second):
+        (staging / "suite").mkdir(parents=True)
+        (staging / "suite" / "test_x.py").write_text(source)
+        (staging / "config.json").write_text('{"suite_name": "test_x.py"}')
+    suite = _zygote._rewritten_suite(str(first))
+    assert suite is not None
+    assert _zygote._rewritten_suite(str(second)) is suite  # built once, by content
+    _child._stage_pyc(str(second), "test_x.py", suite)
+    target = second / "suite" / "test_x.py"
+    code = _read_pyc(target, second / "suite" / "__pycache__" / f"test_x{PYC_TAIL}")
+    assert code is not None and code.co_filename == str(target)
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    with pytest.raises(AssertionError, match=r"assert 1 == 2"):
+        namespace["test_x"]()  # type: ignore[operator]
+    # Another suite under the same name is not given the first one's code.
+    (second / "suite" / "test_x.py").write_text(source.replace("2", "3"))
+    assert _read_pyc(target, second / "suite" / "__pycache__" / f"test_x{PYC_TAIL}") is None
