@@ -121,9 +121,13 @@ def _checkout(path: str) -> Any:
         yield dest
 
 
-# Submissions graded at once: enough to keep both pools fed, few enough that a
-# killed run loses little and few clones sit on disk.
-_IN_FLIGHT = 3
+# Submissions graded at once: enough that both pools stay fed and a long
+# grading (27's own loop, a real-clock exercise) of a later submission starts
+# early instead of running alone at the end (the pools run the likely longest
+# first across all of them); few enough that a killed run loses little and few
+# clones sit on disk. Three (the old value) left a core idle for a fifth of a
+# 40-submission batch.
+_IN_FLIGHT = 16
 
 
 def _same_grading(exercise: Exercise, file: Path) -> tuple[str, str] | None:

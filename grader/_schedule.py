@@ -1,41 +1,62 @@
-"""Where each grading runs when a command grades many: two thread pools.
+"""Where each grading runs when a command grades many: two pools of slots.
 
 An exercise on the virtual clock keeps a core busy for the whole of its
-grading, so those share ``workers`` slots (default: one per core). An exercise
-on the real clock (``clock = "realtime"`` in its exercise.toml: threads,
-processes, sockets) spends most of its grading asleep, waiting for real time to
-pass, so those get slots of their own and start first: the longest gradings no
-longer sit at the end of the queue, and the cores stay busy while they wait.
-Their checks carry real-time windows wide enough for a loaded machine (the
-stress session proves the verdicts do not move under a competing load).
+grading, so those share the busy slots: one per core (``workers``), plus one
+lent for as long as a core sits idle (below). An exercise with checks on the
+real clock (``clock = "realtime"`` or ``"mixed"`` in its exercise.toml:
+threads, processes, sockets) spends most of its grading asleep, waiting for
+real time to pass, so those get slots of their own (three per core). Their
+checks carry real-time windows wide enough for a loaded machine (the stress
+session proves the verdicts do not move under a competing load).
+
+In each pool the likely longest gradings start first, across every
+submission in flight (the classic longest-job-first rule), so a long grading
+does not start last and run alone at the end.
+
+A busy slot can still sleep: a submission that calls ``time.sleep`` where it
+should await, or an own-clock loop that waits in real time, holds its slot for
+seconds without using its core. So a meter reads the machine's idle time
+(``/proc/stat``) and CPU pressure (``/proc/pressure/cpu``) five times a
+second: while most of a core sits idle and gradings wait, one more busy slot is
+lent, up to twice the slots; once tasks queue for a core, a lent slot is taken
+back (the next grading to end is not replaced). Where there is no meter (not
+Linux) the slots stay fixed. The stress session's load rounds grade next to a
+competing load, where no slot is lent.
 
 Each grading is still one fresh child process; this module only decides when
 the parent starts it, and, for ``grade batch``, whether: gradings given the same
 key (an exercise and the sha256 of the file) within one scheduler's life share
 one run, as an untouched stub or a copied file is graded once per class.
-Plain ``concurrent.futures`` is enough here: the gradings are independent, and
-results are gathered in the caller's order.
+The pools are small and hand-written rather than ``concurrent.futures``
+executors, whose first-in-first-out queues cannot rank waiting jobs; results
+still come back as ``concurrent.futures.Future`` objects, in the caller's order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from ._catalog import Exercise
 
-__all__ = ["Scheduler", "waits_on_real_time"]
+__all__ = ["CoreMeter", "Load", "Pool", "Scheduler", "waits_on_real_time"]
 
 R = TypeVar("R")
 
 
 def waits_on_real_time(exercise: Exercise) -> bool:
     """Whether a grading of ``exercise`` mostly sleeps on the real clock."""
-    return exercise.clock == "realtime"
+    return exercise.clock in ("realtime", "mixed")
 
 
 def _expected_length(exercise: Exercise) -> tuple[int, float, int]:
@@ -51,36 +72,230 @@ def _expected_length(exercise: Exercise) -> tuple[int, float, int]:
 
 
 # Real-clock slots per busy slot. Such a grading mostly sleeps (its checks wait
-# on real time, in two children), so twice as many as there are cores keep the
-# cores busy without starving them; their checks' real-time windows are sized
-# for a saturated machine, which the stress session's load rounds prove.
-_REALTIME_PER_CORE = 2
+# on real time), so three per core keep the cores busy without starving them;
+# their checks' real-time windows are sized for a saturated machine, which the
+# stress session's load rounds prove.
+_REALTIME_PER_CORE = 3
+
+# The meter's period; the idle time (in cores, averaged over one period) that
+# lends a slot: most of a core, so the short idle moments between two gradings
+# (a fork, a sandbox being set up) lend nothing; and the CPU pressure (the share
+# of the period in which some task waited for a core) that takes one back.
+_TICK_S = 0.2
+_IDLE_TO_LEND = 0.4
+_STALL_TO_REPAY = 0.5
+
+
+@dataclass(frozen=True)
+class Load:
+    """One reading of the meter, over the time since the previous one.
+
+    ``idle``: cores idle on average. ``stalled``: share of that time in which
+    some runnable task waited for a core (Linux's CPU pressure), or None where
+    the kernel does not report it.
+    """
+
+    idle: float
+    stalled: float | None
+
+
+class CoreMeter:
+    """Reads the machine's load from ``/proc/stat`` and ``/proc/pressure/cpu`` (Linux)."""
+
+    def __init__(
+        self,
+        stat: Path = Path("/proc/stat"),
+        pressure: Path = Path("/proc/pressure/cpu"),
+        cores: int | None = None,
+    ) -> None:
+        self._stat = stat
+        self._pressure = pressure
+        self._cores = cores or os.cpu_count() or 1
+        self._last = self._sample()
+
+    def _sample(self) -> tuple[int, int, int | None, float] | None:
+        """(all jiffies, idle jiffies, stalled microseconds, monotonic s), or None."""
+        try:
+            with self._stat.open(encoding="ascii") as fh:
+                fields = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 5:
+            return None
+        stalled: int | None = None
+        try:
+            with self._pressure.open(encoding="ascii") as fh:
+                some = fh.readline().split()
+            stalled = int(some[-1].removeprefix("total="))
+        except (OSError, ValueError, IndexError):
+            pass
+        return sum(fields), fields[3] + fields[4], stalled, time.monotonic()
+
+    def readable(self) -> bool:
+        return self._last is not None
+
+    def read(self) -> Load | None:
+        """The load since the previous call; None if it cannot be read."""
+        now = self._sample()
+        last, self._last = self._last, now
+        if now is None or last is None or now[0] <= last[0] or now[3] <= last[3]:
+            return None
+        idle = self._cores * (now[1] - last[1]) / (now[0] - last[0])
+        stalled = None
+        if now[2] is not None and last[2] is not None:
+            stalled = max(0.0, min(1.0, (now[2] - last[2]) / 1e6 / (now[3] - last[3])))
+        return Load(idle, stalled)
+
+
+def system_meter() -> Callable[[], Load | None] | None:
+    """The machine's meter, or None where ``/proc/stat`` cannot be read."""
+    meter = CoreMeter()
+    return meter.read if meter.readable() else None
+
+
+class Pool:
+    """Worker threads that run jobs by rank: ``base`` at once, up to ``cap`` while lent.
+
+    A job waits in the pool, not in a thread, so the rank decides across every
+    submission in flight: the lowest rank runs first (the scheduler ranks the
+    likely longest gradings first), then the earliest submitted.
+
+    :meth:`tick` takes a reading of the meter. With at least ``_IDLE_TO_LEND``
+    cores idle, every slot in use and a job waiting, one more slot is lent, up
+    to ``cap``: some running grading is asleep. Once tasks wait for a core (CPU
+    pressure; idleness gone where the kernel does not report pressure), one
+    lent slot is taken back: the next job to end is not replaced. No job is
+    ever stopped.
+    """
+
+    def __init__(self, base: int, cap: int, name: str) -> None:
+        self.base = base
+        self.cap = max(base, cap)
+        self.allowed = base
+        self.running = 0
+        self._jobs: list[tuple[tuple[Any, ...], int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(self.cap)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, rank: tuple[Any, ...], fn: Callable[[], R]) -> Future[R]:
+        future: Future[R] = Future()
+
+        def job() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("Scheduler used outside its `with` block")
+            heapq.heappush(self._jobs, (rank, next(self._seq), job))
+            self._cond.notify_all()
+        return future
+
+    @property
+    def waiting(self) -> int:
+        return len(self._jobs)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._jobs and self.running < self.allowed):
+                    if self._closing and not self._jobs:
+                        return
+                    self._cond.wait()
+                _, _, job = heapq.heappop(self._jobs)
+                self.running += 1
+            try:
+                job()
+            finally:
+                with self._cond:
+                    self.running -= 1
+                    self._cond.notify_all()
+
+    def close(self) -> None:
+        """Wait for every submitted job to finish, then end the threads."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    def tick(self, load: Load | None) -> int:
+        """Apply one reading; returns the change in slots (+1 lent, -1 taken back, 0)."""
+        with self._cond:
+            if load is None:
+                return 0
+            busy = load.idle < 0.1 if load.stalled is None else load.stalled >= _STALL_TO_REPAY
+            if busy and self.allowed > self.base:
+                self.allowed -= 1
+                return -1
+            if (
+                load.idle >= _IDLE_TO_LEND
+                and self._jobs
+                and self.running >= self.allowed
+                and self.allowed < self.cap
+            ):
+                self.allowed += 1
+                self._cond.notify_all()
+                return 1
+            return 0
 
 
 class Scheduler:
-    """Runs gradings on ``workers`` busy slots plus ``2 * workers`` slots for real-time ones.
+    """Runs gradings on ``workers`` busy slots (more while cores idle) plus real-time slots.
 
+    ``meter``: returns the load since its last call, or None when it cannot
+    tell (then no slot is lent); the default reads the machine's.
     Use as a context manager; leaving it waits for every submitted grading.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        meter: Callable[[], Load | None] | None = None,
+    ) -> None:
         self._workers = max(1, workers)
+        self._meter = meter if meter is not None else system_meter()
         self._stack = contextlib.ExitStack()
-        self._busy: ThreadPoolExecutor | None = None
-        self._waiting: ThreadPoolExecutor | None = None
+        self.busy: Pool | None = None
+        self._waiting: Pool | None = None
         self._lock = threading.Lock()
         self._shared: dict[Hashable, Future[Any]] = {}
 
     def __enter__(self) -> Scheduler:
-        self._busy = self._stack.enter_context(
-            ThreadPoolExecutor(self._workers, thread_name_prefix="grade-busy")
-        )
-        self._waiting = self._stack.enter_context(
-            ThreadPoolExecutor(
-                _REALTIME_PER_CORE * self._workers, thread_name_prefix="grade-realtime"
-            )
-        )
+        stop = threading.Event()
+        # Registered before the pools, so it stops after them: a grading
+        # still queued while they drain can be lent a slot.
+        self._stack.callback(stop.set)
+        cap = 2 * self._workers if self._meter is not None else self._workers
+        self.busy = Pool(self._workers, cap, "grade-busy")
+        self._stack.callback(self.busy.close)
+        realtime = _REALTIME_PER_CORE * self._workers
+        self._waiting = Pool(realtime, realtime, "grade-realtime")
+        self._stack.callback(self._waiting.close)
+        if self._meter is not None:
+            threading.Thread(
+                target=self._lend,
+                args=(self.busy, self._meter, stop),
+                name="grade-meter",
+                daemon=True,
+            ).start()
         return self
+
+    @staticmethod
+    def _lend(pool: Pool, meter: Callable[[], Load | None], stop: threading.Event) -> None:
+        while not stop.wait(_TICK_S):
+            pool.tick(meter())
 
     def __exit__(
         self,
@@ -91,11 +306,11 @@ class Scheduler:
         self._stack.close()
 
     def submit(self, exercise: Exercise, fn: Callable[[], R]) -> Future[R]:
-        """Start ``fn`` (one grading of ``exercise``) on the pool that suits it."""
-        pool = self._waiting if waits_on_real_time(exercise) else self._busy
-        if pool is None:
+        """Queue ``fn`` (one grading of ``exercise``) on the pool that suits it."""
+        if self.busy is None or self._waiting is None:
             raise RuntimeError("Scheduler used outside its `with` block")
-        return pool.submit(fn)
+        pool = self._waiting if waits_on_real_time(exercise) else self.busy
+        return pool.submit(_expected_length(exercise), fn)
 
     def run_all(
         self,
