@@ -164,6 +164,14 @@ def _contents(book: dict, *, raw: bool) -> dict[tuple[str, bytes], list[tuple[st
     return out
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and its descendants."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def batch_figures(sizes: list[int]) -> None:
     import tempfile
 
@@ -171,6 +179,7 @@ def batch_figures(sizes: list[int]) -> None:
         root = Path(tmp)
         subs = _submissions(root, max(sizes))
         for size in sizes:
+            cpu0 = _children_cpu()
             t0 = time.perf_counter()
             proc = subprocess.run(
                 [
@@ -188,6 +197,7 @@ def batch_figures(sizes: list[int]) -> None:
                 check=False,
             )
             wall = time.perf_counter() - t0
+            cpu = _children_cpu() - cpu0
             book = json.loads((root / f"b{size}.json").read_text())
             gradings = sum(len(r["scores"]) for r in book["rows"])
             distinct = len(_contents(book, raw=True))
@@ -195,7 +205,8 @@ def batch_figures(sizes: list[int]) -> None:
                 f"grade batch, {size} whole-course submissions: {wall:.1f} s, "
                 f"{gradings / wall:.1f} exercise gradings per second (exit {proc.returncode}); "
                 f"{distinct} of the {gradings} files distinct, {distinct / wall:.1f} distinct "
-                "gradings per second"
+                f"gradings per second; {cpu:.0f} CPU s, {cpu / wall:.2f} of "
+                f"{os.cpu_count()} cores busy on average"
             )
         # The same verdicts one by one, for every row of the largest batch: each
         # distinct (exercise, file content) is graded once with grade exercise.
