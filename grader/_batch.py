@@ -273,10 +273,10 @@ def run_batch(
     with contextlib.ExitStack() as stack:
         warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD)
         scheduler = stack.enter_context(Scheduler(jobs))
-        # A few submissions are in flight at once, their exercises sharing the
-        # scheduler's slots, so one submission's slow real-time exercises do not
-        # leave the cores idle. Rows are still saved in the order given, each as
-        # soon as it and those before it are done.
+        # Up to _IN_FLIGHT submissions are graded at once, their exercises
+        # sharing the scheduler's ranked slots, so one submission's slow
+        # exercises do not leave the cores idle. Rows are still saved in the
+        # order given, each as soon as it and those before it are done.
         ahead = stack.enter_context(
             ThreadPoolExecutor(_IN_FLIGHT, thread_name_prefix="grade-submission")
         )

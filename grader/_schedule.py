@@ -132,6 +132,7 @@ class CoreMeter:
         return sum(fields), fields[3] + fields[4], stalled, time.monotonic()
 
     def readable(self) -> bool:
+        """Whether the first reading worked (else every :meth:`read` is None)."""
         return self._last is not None
 
     def read(self) -> Load | None:
@@ -201,10 +202,6 @@ class Pool:
             heapq.heappush(self._jobs, (rank, next(self._seq), job))
             self._cond.notify_all()
         return future
-
-    @property
-    def waiting(self) -> int:
-        return len(self._jobs)
 
     def _work(self) -> None:
         while True:
