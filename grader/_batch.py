@@ -280,6 +280,16 @@ def run_batch(
         ahead = stack.enter_context(
             ThreadPoolExecutor(_IN_FLIGHT, thread_name_prefix="grade-submission")
         )
+
+        def interrupted(et: type[BaseException] | None, *_: object) -> None:
+            # Ctrl-C (or any error) here: grade nothing more. The gradings
+            # already running finish; without this, every grading queued for
+            # the submissions in flight would run first.
+            if et is not None:
+                scheduler.cancel_queued()
+                ahead.shutdown(wait=False, cancel_futures=True)
+
+        stack.push(interrupted)
         for row, _ in ahead.map(lambda p: _grade_one(p, catalog, warm, scheduler), todo):
             rows.append(row)
             write_book(prefix, rows, codes, version, py)

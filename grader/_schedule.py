@@ -174,10 +174,11 @@ class Pool:
         self.cap = max(base, cap)
         self.allowed = base
         self.running = 0
-        self._jobs: list[tuple[tuple[Any, ...], int, Callable[[], None]]] = []
+        self._jobs: list[tuple[tuple[Any, ...], int, Callable[[], None], Future[Any]]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closing = False
+        self._cancelled = False
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
             for i in range(self.cap)
@@ -199,7 +200,10 @@ class Pool:
         with self._cond:
             if self._closing:
                 raise RuntimeError("Scheduler used outside its `with` block")
-            heapq.heappush(self._jobs, (rank, next(self._seq), job))
+            if self._cancelled:
+                future.cancel()
+                return future
+            heapq.heappush(self._jobs, (rank, next(self._seq), job, future))
             self._cond.notify_all()
         return future
 
@@ -210,7 +214,7 @@ class Pool:
                     if self._closing and not self._jobs:
                         return
                     self._cond.wait()
-                _, _, job = heapq.heappop(self._jobs)
+                _, _, job, _ = heapq.heappop(self._jobs)
                 self.running += 1
             try:
                 job()
@@ -218,6 +222,20 @@ class Pool:
                 with self._cond:
                     self.running -= 1
                     self._cond.notify_all()
+
+    def cancel_queued(self) -> None:
+        """Cancel every job not started yet, and every job submitted from now on.
+
+        Jobs already running finish; whoever waits on a cancelled job's future
+        gets ``CancelledError``. For an interrupted command (Ctrl-C), which
+        would otherwise wait for every grading still queued.
+        """
+        with self._cond:
+            self._cancelled = True
+            jobs, self._jobs = self._jobs, []
+            self._cond.notify_all()
+        for _, _, _, future in jobs:
+            future.cancel()
 
     def close(self) -> None:
         """Wait for every submitted job to finish, then end the threads."""
@@ -300,7 +318,15 @@ class Scheduler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if et is not None:
+            self.cancel_queued()
         self._stack.close()
+
+    def cancel_queued(self) -> None:
+        """Cancel every grading not started yet (see :meth:`Pool.cancel_queued`)."""
+        for pool in (self.busy, self._waiting):
+            if pool is not None:
+                pool.cancel_queued()
 
     def submit(self, exercise: Exercise, fn: Callable[[], R]) -> Future[R]:
         """Queue ``fn`` (one grading of ``exercise``) on the pool that suits it."""

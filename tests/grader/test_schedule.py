@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import CancelledError
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from grader._schedule import CoreMeter, Load, Pool, Scheduler
 
@@ -228,3 +231,41 @@ def test_the_meter_reads_idle_cores_and_cpu_pressure(tmp_path: Any) -> None:
     stat.write_text("nonsense\n")
     assert meter.read() is None
     assert not CoreMeter(tmp_path / "missing", pressure).readable()
+
+
+def test_an_interrupt_cancels_the_queued_gradings_and_lets_the_running_one_finish() -> None:
+    # Ctrl-C in grade all or batch: the grading running finishes, nothing queued
+    # behind it runs, and waiting on a queued one says it was cancelled.
+    queued_cancelled = threading.Event()
+    ran: list[str] = []
+
+    started = threading.Event()
+
+    def running() -> str:
+        started.set()
+        # Ends only once the interrupt has cancelled the queued grading.
+        assert queued_cancelled.wait(30), "the queued grading was not cancelled"
+        ran.append("running")
+        return "finished"
+
+    with pytest.raises(KeyboardInterrupt), Scheduler(1, meter=lambda: None) as scheduler:
+        first = scheduler.submit(_ex("virtual"), running)
+        queued = scheduler.submit(_ex("virtual"), lambda: ran.append("queued"))
+        queued.add_done_callback(lambda f: f.cancelled() and queued_cancelled.set())
+        assert started.wait(30)
+        raise KeyboardInterrupt
+    assert first.result(0) == "finished"
+    assert queued.cancelled()
+    assert ran == ["running"]
+    with pytest.raises(CancelledError):
+        queued.result(0)
+
+
+def test_a_cancelled_pool_refuses_new_jobs_quietly() -> None:
+    pool = Pool(1, 1, "test")
+    try:
+        pool.cancel_queued()
+        late = pool.submit((), lambda: "never")
+        assert late.cancelled()
+    finally:
+        pool.close()
