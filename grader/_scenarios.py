@@ -34,7 +34,7 @@ from typing import Any
 
 from ._catalog import Exercise
 
-__all__ = ["FILE_NAME", "RecordError", "for_suite", "record", "stale"]
+__all__ = ["FILE_NAME", "RecordError", "for_suite", "has_properties", "record", "stale"]
 
 FILE_NAME = "scenarios.json"
 _SCHEMA = 1
@@ -74,19 +74,19 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _well_formed(props: object) -> bool:
+    """A non-empty ``{key: {"hypothesis": str, "grader": str, "examples": [str, ...]}}``."""
     if not isinstance(props, dict) or not props:
         return False
-    for key, value in props.items():
-        if not isinstance(key, str) or not isinstance(value, dict):
-            return False
-        examples = value.get("examples")
-        if not isinstance(examples, list) or not all(
-            isinstance(value.get(k), str) for k in ("hypothesis", "grader")
-        ):
-            return False
-        if not examples or not all(isinstance(e, str) for e in examples):
-            return False
-    return True
+    return all(
+        isinstance(key, str)
+        and isinstance(value, dict)
+        and isinstance(value.get("hypothesis"), str)
+        and isinstance(value.get("grader"), str)
+        and isinstance(value.get("examples"), list)
+        and bool(value["examples"])
+        and all(isinstance(e, str) for e in value["examples"])
+        for key, value in props.items()
+    )
 
 
 @functools.cache
@@ -122,7 +122,8 @@ def for_suite(suite: Path) -> dict[str, Any] | None:
     return current or None
 
 
-def _has_properties(ex: Exercise) -> bool:
+def has_properties(ex: Exercise) -> bool:
+    """Whether ``ex``'s hidden suite has property checks (calls ``kata.forall``)."""
     try:
         return "forall(" in ex.suite.read_text(encoding="utf-8")
     except OSError:
@@ -135,7 +136,7 @@ def stale(exercises: Sequence[Exercise]) -> list[str]:
     return [
         ex.suite.name
         for ex in exercises
-        if ex.runs_here() and _has_properties(ex) and for_suite(ex.suite) is None
+        if ex.runs_here() and has_properties(ex) and for_suite(ex.suite) is None
     ]
 
 
@@ -166,7 +167,7 @@ def record(exercises: Sequence[Exercise]) -> Path | None:
     on this Python, dropped for suites that are gone) and returns its path,
     or None when no suite has properties. Raises :class:`RecordError`.
     """
-    chosen = [ex for ex in exercises if _has_properties(ex)]
+    chosen = [ex for ex in exercises if has_properties(ex)]
     if not chosen:
         return None
     path = chosen[0].suite.parent / FILE_NAME

@@ -100,7 +100,11 @@ class Load:
 
 
 class CoreMeter:
-    """Reads the machine's load from ``/proc/stat`` and ``/proc/pressure/cpu`` (Linux)."""
+    """Reads the machine's load from ``/proc/stat`` and ``/proc/pressure/cpu`` (Linux).
+
+    Hand-written rather than psutil: two lines of ``/proc`` do not warrant a
+    dependency, and psutil does not report CPU pressure.
+    """
 
     def __init__(
         self,
