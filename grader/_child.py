@@ -21,6 +21,8 @@ import os
 import resource
 import sys
 import types
+from dataclasses import dataclass
+from typing import Any
 
 # pytest's own plugins that no hidden suite uses: not loading them saves start-up
 # in every grading, and keeps a submission from reaching them (--pdb, doctest
@@ -59,8 +61,13 @@ def _limits(cfg: dict[str, int]) -> None:
         cap(resource.RLIMIT_NPROC, cfg["nproc"])
 
 
-def _isolate(staging: str, cfg: dict[str, object]) -> str:
-    """Set up the namespaces' view of the world; returns the new staging folder."""
+def _isolate(staging: str, cfg: dict[str, object], root: str) -> str:
+    """Set up the namespaces' view of the world; returns the new staging folder.
+
+    The staged files move to a private tmpfs on ``root`` (the staging folder
+    itself, or the warm worker's folder for every grading), and the staging
+    folder is hidden if that is elsewhere.
+    """
     from . import _isolate as iso
 
     files: dict[str, bytes] = {}
@@ -77,8 +84,10 @@ def _isolate(staging: str, cfg: dict[str, object]) -> str:
         with open(os.path.join(cache, name), "rb") as fh:
             files[f"suite/__pycache__/{name}"] = fh.read()
     notes: list[str] = []
-    new = staging
+    new = root
     iso.private_tmp(new)
+    if new != staging:
+        iso.hide(staging)
     for rel, data in files.items():
         path = os.path.join(new, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -154,11 +163,91 @@ def _stage_pyc(staging: str, suite_name: str, suite: tuple[bytes, types.CodeType
         pass
 
 
-def start(staging: str, suite: tuple[bytes, types.CodeType] | None = None) -> None:
+def pytest_args(root: str, cfg: dict[str, Any]) -> list[str]:
+    """The pytest command line that grades the staging folder laid out at ``root``."""
+    args = [
+        os.path.join(root, "suite", cfg["suite_name"]),
+        "-c",
+        os.path.join(root, "pytest.ini"),
+        "--rootdir",
+        root,
+        "--noconftest",
+        "--import-mode=importlib",
+        *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
+        "-p",
+        "pytest_asyncio.plugin",
+        "-p",
+        "pytest_timeout",
+        "-p",
+        "grader.plugin",
+        "--grade-config",
+        os.path.join(root, "config.run.json"),
+        "-q",
+        # Checks report through the plugin; pytest's own tracebacks only reach
+        # the output tail. Its default style parses the source file again for
+        # each frame of each failure, which made a stub's grading twice as slow.
+        "--tb=native",
+        "--capture=no",
+        "-W",
+        "default",
+        # The plugins are imported before pytest starts (see _preimport), on
+        # purpose; pytest's note that it cannot rewrite their asserts is noise
+        # in the output a learner reads.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if cfg.get("shuffle_seed") is not None:
+        args += ["-p", "grader.plugin._shuffle", "--grade-shuffle", str(cfg["shuffle_seed"])]
+    return args
+
+
+@dataclass(frozen=True)
+class Preconfigured:
+    """pytest's command line for a grading, already parsed by the warm worker.
+
+    Parsing it (registering some 30 plugins, building the option parser,
+    reading the ini) cost every grading child about 18 ms of CPU, for a result
+    that only depends on :func:`pytest_args`. Paths in it point at ``root``,
+    one folder per warm worker: each child lays out its private tmpfs there
+    (its own mount namespace), so one parse serves every grading of a suite.
+    ``config`` is a ``pytest.Config`` before ``pytest_configure``;
+    ``import_hooks`` are what pytest put on ``sys.meta_path`` while parsing
+    (its assertion rewriter), which the worker took off again.
+    """
+
+    root: str
+    config: Any
+    import_hooks: tuple[Any, ...]
+
+
+def _run_preconfigured(preset: Preconfigured) -> int:
+    """What ``pytest.main`` does after parsing its arguments."""
+    import pytest
+
+    sys.meta_path[0:0] = preset.import_hooks
+    os.environ["PYTEST_VERSION"] = pytest.__version__
+    config = preset.config
+    try:
+        return int(config.hook.pytest_cmdline_main(config=config))
+    except pytest.UsageError as exc:
+        for msg in exc.args:
+            sys.stderr.write(f"ERROR: {msg}\n")
+        return int(pytest.ExitCode.USAGE_ERROR)
+    finally:
+        config._ensure_unconfigure()
+
+
+def start(
+    staging: str,
+    suite: tuple[bytes, types.CodeType] | None = None,
+    preset: Preconfigured | None = None,
+) -> None:
     """Grade in this process; never returns.
 
     ``suite``: the hidden suite already compiled by the warm worker, as
     (pytest's source hash, code), or None to let pytest compile it.
+    ``preset``: pytest's parsed command line for this grading, used only if
+    the child could move its files to ``preset.root`` (namespaces available).
     """
     with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
         cfg = json.load(fh)
@@ -166,14 +255,13 @@ def start(staging: str, suite: tuple[bytes, types.CodeType] | None = None) -> No
         _stage_pyc(staging, cfg["suite_name"], suite)
     _enter(cfg)
     if cfg.get("isolate"):
-        staging = _isolate(staging, cfg)
+        staging = _isolate(staging, cfg, preset.root if preset is not None else staging)
     _limits(cfg["limits"])
     work = os.path.join(staging, "work")
     os.chdir(work)
     os.environ["HOME"] = work
     os.environ["TMPDIR"] = work
     cfg["submission"] = os.path.join(work, cfg["submission_name"])
-    cfg_path = os.path.join(staging, "config.json")
     cfg_path = os.path.join(staging, "config.run.json")
     with open(cfg_path, "w", encoding="utf-8") as fh:
         json.dump(cfg, fh)
@@ -196,41 +284,11 @@ def start(staging: str, suite: tuple[bytes, types.CodeType] | None = None) -> No
     _preimport()
     import pytest
 
-    args = [
-        os.path.join(staging, "suite", cfg["suite_name"]),
-        "-c",
-        os.path.join(staging, "pytest.ini"),
-        "--rootdir",
-        staging,
-        "--noconftest",
-        "--import-mode=importlib",
-        *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
-        "-p",
-        "pytest_asyncio.plugin",
-        "-p",
-        "pytest_timeout",
-        "-p",
-        "grader.plugin",
-        "--grade-config",
-        cfg_path,
-        "-q",
-        # Checks report through the plugin; pytest's own tracebacks only reach
-        # the output tail. Its default style parses the source file again for
-        # each frame of each failure, which made a stub's grading twice as slow.
-        "--tb=native",
-        "--capture=no",
-        "-W",
-        "default",
-        # The plugins are imported before pytest starts (see _preimport), on
-        # purpose; pytest's note that it cannot rewrite their asserts is noise
-        # in the output a learner reads.
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
-    ]
-    if cfg.get("shuffle_seed") is not None:
-        args += ["-p", "grader.plugin._shuffle", "--grade-shuffle", str(cfg["shuffle_seed"])]
     try:
-        code = int(pytest.main(args))
+        if preset is not None and staging == preset.root:
+            code = _run_preconfigured(preset)
+        else:
+            code = int(pytest.main(pytest_args(staging, cfg)))
     except BaseException:
         code = 3
     sys.stdout.flush()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from types import TracebackType
 from typing import Any
@@ -134,20 +136,35 @@ class WarmWorker:
         self._reader: threading.Thread | None = None
         self._ready = threading.Event()
         self._gone = False
+        self._root: str | None = None
 
     def __enter__(self) -> WarmWorker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv, extra = interpreter("grader._zygote", bytecode=True)
-        env = dict(self._env, GRADE_ZYGOTE_FD=str(theirs.fileno()), **extra)
-        self._proc = subprocess.Popen(
-            argv,
-            pass_fds=(theirs.fileno(),),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        # Where the worker's children grade (_child.Preconfigured): the parent
+        # owns it, so it goes when the command ends, however the worker ends.
+        self._root = tempfile.mkdtemp(prefix="grade-root-")
+        env = dict(
+            self._env,
+            GRADE_ZYGOTE_FD=str(theirs.fileno()),
+            GRADE_ZYGOTE_ROOT=self._root,
+            **extra,
         )
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                pass_fds=(theirs.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            shutil.rmtree(self._root, ignore_errors=True)
+            ours.close()
+            theirs.close()
+            raise
         theirs.close()
         # Not waiting for the worker's "ready" here lets its imports (about
         # 0.2 s) overlap whatever the caller does before its first launch;
@@ -170,6 +187,9 @@ class WarmWorker:
             self._proc.kill()
             self._proc.wait()
             self._proc = None
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
 
     def _read(self) -> None:
         assert self._sock is not None

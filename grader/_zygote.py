@@ -5,7 +5,13 @@ once by a command that grades (``grade exercise``, ``all``, ``batch``,
 ``watch``) and dies with it (``PR_SET_PDEATHSIG``). Each grading is still its
 own fresh process: the zygote forks, and the fork becomes the grading child
 (``_child.start``) with the pipes the parent passed over a Unix socket
-(``SCM_RIGHTS``), so it skips only interpreter start-up and imports.
+(``SCM_RIGHTS``), so it skips interpreter start-up, imports, compiling the
+hidden suite and parsing pytest's command line (each done once here, before
+any submission runs, and inherited by every fork).
+
+Environment: ``GRADE_ZYGOTE_FD`` (the socket), ``GRADE_ZYGOTE_PRELOAD``
+(modules to import beyond pytest and the plugin), ``GRADE_ZYGOTE_ROOT`` (an
+empty folder the parent owns, where every child lays out its grading).
 
 Protocol on the socket (a SOCK_SEQPACKET pair: one JSON object per message):
 parent -> zygote ``{"id": n, "staging": path}`` with three file descriptors
@@ -28,6 +34,8 @@ import select
 import socket
 import sys
 import types
+
+from ._child import Preconfigured, pytest_args
 
 
 def _preimport() -> None:
@@ -84,13 +92,68 @@ def _rewritten_suite(staging: str) -> tuple[bytes, types.CodeType] | None:
         return None
 
 
+# The folder every child of this worker grades at (see _child.Preconfigured),
+# made and removed by the parent (GRADE_ZYGOTE_ROOT); None: each child grades
+# at its own staging folder and parses pytest's arguments itself.
+_ROOT: str | None = None
+_PRESETS: dict[tuple[bytes, tuple[str, ...]], Preconfigured] = {}
+
+
+def _preconfigured(staging: str) -> Preconfigured | None:
+    """pytest's parsed command line for the grading staged at ``staging``, or None.
+
+    Built once per (ini, arguments) in this process, which has not run any
+    submission: a fork inherits it and only configures and runs the session.
+    None where the child will not have namespaces to lay its files out at
+    ``_ROOT``, or if pytest's parsing fails here (the child then parses, and
+    reports, as before).
+    """
+    if _ROOT is None:
+        return None
+    try:
+        from _pytest.config import _prepareconfig
+
+        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+        if not cfg.get("isolate"):
+            return None
+        with open(os.path.join(staging, "pytest.ini"), "rb") as fh:
+            ini = fh.read()
+        args = pytest_args(_ROOT, cfg)
+        key = (ini, tuple(args))
+        if key not in _PRESETS:
+            # pytest reads the ini and checks the root while parsing; the
+            # child's tmpfs later covers these with the grading's own copies.
+            for sub in ("work", "suite"):
+                os.makedirs(os.path.join(_ROOT, sub), exist_ok=True)
+            with open(os.path.join(_ROOT, "pytest.ini"), "wb") as fh:
+                fh.write(ini)
+            here, hooks = os.getcwd(), list(sys.meta_path)
+            os.chdir(os.path.join(_ROOT, "work"))  # the child's working folder
+            try:
+                config = _prepareconfig(args)
+            finally:
+                os.chdir(here)
+                added = tuple(h for h in sys.meta_path if h not in hooks)
+                sys.meta_path[:] = hooks
+            _PRESETS[key] = Preconfigured(_ROOT, config, added)
+        return _PRESETS[key]
+    except Exception:
+        return None
+
+
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)  # libc is in the process already
         libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
 
 
-def _child(staging: str, fds: list[int], suite: tuple[bytes, types.CodeType] | None) -> None:
+def _child(
+    staging: str,
+    fds: list[int],
+    suite: tuple[bytes, types.CodeType] | None,
+    preset: Preconfigured | None,
+) -> None:
     """In the fork: become the grading child on the passed pipes; never returns."""
     # The zygote may cache the grader's own bytecode; nothing imported from
     # here on (the suite, the submission) may write any.
@@ -111,7 +174,7 @@ def _child(staging: str, fds: list[int], suite: tuple[bytes, types.CodeType] | N
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
     os.chdir(staging)
     try:
-        _child.start(staging, suite)
+        _child.start(staging, suite, preset)
     finally:
         os._exit(70)
 
@@ -149,13 +212,14 @@ def serve(sock: socket.socket) -> None:
                 continue
             request = json.loads(msg.decode())
             suite = _rewritten_suite(request["staging"])
+            preset = _preconfigured(request["staging"])
             pid = os.fork()
             if pid == 0:
                 sock.close()
                 for _, fd in running.values():
                     if fd is not None:
                         os.close(fd)
-                _child(request["staging"], fds, suite)
+                _child(request["staging"], fds, suite, preset)
             for fd in fds:
                 os.close(fd)
             running[pid] = (request["id"], _pidfd(pid))
@@ -178,8 +242,12 @@ def serve(sock: socket.socket) -> None:
 
 
 def main() -> None:
+    global _ROOT
     _die_with_parent()
     sock = socket.socket(fileno=int(os.environ.pop("GRADE_ZYGOTE_FD")))
+    _ROOT = os.environ.pop("GRADE_ZYGOTE_ROOT", None)
+    # As in every grading child (_child), and before any arguments are parsed here.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     _preimport()
     for name in os.environ.pop("GRADE_ZYGOTE_PRELOAD", "").split(","):
         if name:

@@ -8,7 +8,10 @@ leaving the course untouched.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -368,3 +371,56 @@ def test_the_warm_worker_compiles_a_suite_once_and_pytest_takes_it(tmp_path) -> 
     # Another suite under the same name is not given the first one's code.
     (second / "suite" / "test_x.py").write_text(source.replace("2", "3"))
     assert _read_pyc(target, second / "suite" / "__pycache__" / f"test_x{PYC_TAIL}") is None
+
+
+def test_the_warm_worker_parses_pytests_arguments_once_per_suite(tmp_path, monkeypatch) -> None:
+    # The zygote parses pytest's command line once per (ini, arguments), every
+    # path at the one folder where each of its children lays out its grading,
+    # and takes pytest's import hooks back off its own sys.meta_path.
+    from grader import _zygote
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setattr(_zygote, "_ROOT", str(root))
+    monkeypatch.setattr(_zygote, "_PRESETS", {})
+
+    def staged(name: str, ini: str, isolate: bool = True) -> str:
+        staging = tmp_path / name
+        staging.mkdir()
+        (staging / "pytest.ini").write_text(ini)
+        cfg = {"suite_name": "test_x.py", "isolate": isolate}
+        (staging / "config.json").write_text(json.dumps(cfg))
+        return str(staging)
+
+    hooks = list(sys.meta_path)
+    preset = _zygote._preconfigured(staged("a", "[pytest]\n"))
+    assert preset is not None
+    assert sys.meta_path == hooks
+    assert any(type(h).__name__ == "AssertionRewritingHook" for h in preset.import_hooks)
+    config = preset.config
+    assert preset.root == str(root) and config.rootpath == root
+    assert config.inipath == root / "pytest.ini"
+    assert config.args == [str(root / "suite" / "test_x.py")]
+    assert config.invocation_params.dir == root / "work"
+    assert config.getoption("tbstyle") == "native"
+    assert _zygote._preconfigured(staged("b", "[pytest]\n")) is preset
+    assert _zygote._preconfigured(staged("c", "[pytest]\ntimeout = 3\n")) is not preset
+    assert _zygote._preconfigured(staged("d", "[pytest]\n", isolate=False)) is None
+
+
+def test_a_warm_grading_runs_at_the_workers_folder_which_goes_with_it(short) -> None:
+    source = (
+        "import os\n"
+        "async def double(x):\n"
+        "    raise RuntimeError(f'at={os.getcwd()} has={sorted(os.listdir(\"..\"))}')\n"
+    )
+    doc, _, messages = grade(short, source)
+    if doc["sandbox"] != "namespaces":
+        pytest.skip("this machine refuses Linux namespaces")
+    found = re.search(r"at=(\S+)/work has=(\[[^\]]*\])", messages)
+    assert found, messages
+    assert Path(found[1]).name.startswith("grade-root-")
+    # Only this grading's own files are there, and the folder went with the command.
+    assert found[2] == "['config.json', 'config.run.json', 'pytest.ini', 'suite', 'work']"
+    assert not Path(found[1]).exists()
