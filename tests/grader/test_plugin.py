@@ -406,3 +406,23 @@ def test_shards_split_the_suite_once_with_generated_checks_apart() -> None:
     assert [sum(h in s for h in heavy) for s in shares] == [1, 1]
     # One shard: everything; the split does not depend on which shard asks.
     assert _share(items, 0, 1) == {id(i) for i in items}  # type: ignore[arg-type]
+
+
+def test_the_submission_is_compiled_once_but_read_for_every_check(tmp_path) -> None:
+    # Every check imports the submission afresh; its code is compiled once per
+    # content, and a submission that rewrote its own file runs the new code.
+    from grader.plugin._submission import _code
+
+    path = tmp_path / "solution.py"
+    path.write_text("x = 1\n")
+    first = _code(str(path))
+    assert _code(str(path)) is first
+    assert first.co_filename == str(path)
+    path.write_text("x = 2\n")
+    namespace: dict[str, object] = {}
+    exec(_code(str(path)), namespace)
+    assert namespace["x"] == 2
+    path.write_text("x = (\n")
+    with pytest.raises(SyntaxError) as info:
+        _code(str(path))
+    assert info.value.lineno == 1 and info.value.filename == str(path)
