@@ -144,7 +144,7 @@ def _same_grading(exercise: Exercise, file: Path) -> tuple[str, str] | None:
 
 
 def _grade_one(
-    path: str, catalog: Catalog, warm: WarmWorker | None, scheduler: Scheduler
+    path: str, catalog: Catalog, warm: WarmWorker | None, scheduler: Scheduler, group: int
 ) -> tuple[Row, list[ExerciseResult]]:
     runnable = [ex for ex in catalog.exercises if ex.runs_here()]
     try:
@@ -158,6 +158,7 @@ def _grade_one(
             results = scheduler.run_all(
                 [(ex, functools.partial(one, ex)) for ex in runnable],
                 keys=[_same_grading(ex, files[ex.code]) for ex in runnable],
+                group=group,
             )
     except FileNotFoundError as exc:
         max_total = float(sum(ex.points for ex in runnable))
@@ -290,7 +291,9 @@ def run_batch(
                 ahead.shutdown(wait=False, cancel_futures=True)
 
         stack.push(interrupted)
-        for row, _ in ahead.map(lambda p: _grade_one(p, catalog, warm, scheduler), todo):
+        for row, _ in ahead.map(
+            lambda p, k: _grade_one(p, catalog, warm, scheduler, k), todo, range(len(todo))
+        ):
             rows.append(row)
             write_book(prefix, rows, codes, version, py)
             if on_row is not None:

@@ -11,7 +11,9 @@ session proves the verdicts do not move under a competing load).
 
 In each pool the likely longest gradings start first, across every
 submission in flight (the classic longest-job-first rule), so a long grading
-does not start last and run alone at the end.
+does not start last and run alone at the end; the short ones go submission by
+submission, so a batch finishes its rows in order and takes in the next
+submission (and its long gradings) as early as it can.
 
 A busy slot can still sleep: a submission that calls ``time.sleep`` where it
 should await, or an own-clock loop that waits in real time, holds its slot for
@@ -59,16 +61,23 @@ def waits_on_real_time(exercise: Exercise) -> bool:
     return exercise.clock in ("realtime", "mixed")
 
 
-def _expected_length(exercise: Exercise) -> tuple[int, float, int]:
-    """Sort key, longest expected grading first (the classic longest-job-first rule).
+def _rank(exercise: Exercise, group: int = 0) -> tuple[float, ...]:
+    """Sort key of a grading in its pool: the lowest starts first.
 
     No grading has been timed yet when a command starts, so the exercise's own
-    description stands in: real-clock exercises, then those with some real-clock
-    checks (``mixed``, ``own``), then the rest; within each, the larger wall
-    limit and then the later exercise first.
+    description stands in for its length: real-clock exercises, then those
+    with some real-clock checks (``mixed``, ``own``), then the rest; within
+    each, the larger wall limit and then the later exercise first (the classic
+    longest-job-first rule). ``group`` is the submission's place in a batch:
+    the possibly long gradings start first across every submission in flight,
+    so a late submission's long one does not run alone at the end; the short
+    ones (virtual clock) go submission by submission, so the earliest
+    submissions finish first and the next ones come into flight sooner.
     """
-    rank = {"realtime": 0, "mixed": 1, "own": 1}.get(exercise.clock, 2)
-    return rank, -exercise.wall_limit, -exercise.number
+    clock = {"realtime": 0, "mixed": 1, "own": 1}.get(exercise.clock, 2)
+    if clock < 2:
+        return clock, -exercise.wall_limit, -exercise.number, group
+    return clock, group, -exercise.wall_limit, -exercise.number
 
 
 # Real-clock slots per busy slot. Such a grading mostly sleeps (its checks wait
@@ -332,35 +341,38 @@ class Scheduler:
             if pool is not None:
                 pool.cancel_queued()
 
-    def submit(self, exercise: Exercise, fn: Callable[[], R]) -> Future[R]:
-        """Queue ``fn`` (one grading of ``exercise``) on the pool that suits it."""
+    def submit(self, exercise: Exercise, fn: Callable[[], R], *, group: int = 0) -> Future[R]:
+        """Queue ``fn`` (one grading of ``exercise``, of submission ``group``) on its pool."""
         if self.busy is None or self._waiting is None:
             raise RuntimeError("Scheduler used outside its `with` block")
         pool = self._waiting if waits_on_real_time(exercise) else self.busy
-        return pool.submit(_expected_length(exercise), fn)
+        return pool.submit(_rank(exercise, group), fn)
 
     def run_all(
         self,
         items: list[tuple[Exercise, Callable[[], R]]],
         keys: Sequence[Hashable | None] | None = None,
+        *,
+        group: int = 0,
     ) -> list[R]:
         """Run every grading, the likely longest first; results in ``items`` order.
 
         ``keys``: one per item, or None. An item whose key was seen before (in
         this call or an earlier one, from any thread) is not run: it gets the
         first one's result, so equal keys must mean equal verdicts. A None key
-        is always run.
+        is always run. ``group``: the submission's place in a batch (see
+        :func:`_rank`).
         """
-        order = sorted(range(len(items)), key=lambda i: _expected_length(items[i][0]))
+        order = sorted(range(len(items)), key=lambda i: _rank(items[i][0]))
         futures: dict[int, Future[R]] = {}
         for i in order:
             key = keys[i] if keys is not None else None
             if key is None:
-                futures[i] = self.submit(*items[i])
+                futures[i] = self.submit(*items[i], group=group)
                 continue
             with self._lock:
                 shared = self._shared.get(key)
                 if shared is None:
-                    shared = self._shared[key] = self.submit(*items[i])
+                    shared = self._shared[key] = self.submit(*items[i], group=group)
             futures[i] = shared
         return [futures[i].result() for i in range(len(items))]

@@ -130,6 +130,47 @@ def test_a_long_grading_of_a_later_submission_overtakes_waiting_short_ones() -> 
     assert started == ["first", "long", "short 0", "short 1", "short 2"]
 
 
+def test_short_gradings_go_submission_by_submission_after_every_long_one() -> None:
+    # One busy slot, held until every grading is queued. The second
+    # submission's gradings are queued first; its own-clock grading still
+    # runs first (long ones first across submissions), but then the first
+    # submission's short ones go before its short ones, whatever their
+    # exercises: rows then finish in order.
+    started: list[str] = []
+    running, release = threading.Event(), threading.Event()
+
+    def job(name: str) -> str:
+        started.append(name)
+        if name == "hold":
+            running.set()
+            assert release.wait(30), "never released"
+        return name
+
+    with Scheduler(1, meter=lambda: None) as scheduler:
+        hold = scheduler.submit(_ex("virtual"), lambda: job("hold"))
+        assert running.wait(30)
+        queued = [
+            scheduler.submit(_ex("virtual", 60, 2), lambda: job("second: 02"), group=1),
+            scheduler.submit(_ex("virtual", 90, 9), lambda: job("second: 09"), group=1),
+            scheduler.submit(_ex("own", 60, 27), lambda: job("second: 27"), group=1),
+            scheduler.submit(_ex("virtual", 60, 2), lambda: job("first: 02"), group=0),
+            scheduler.submit(_ex("virtual", 90, 9), lambda: job("first: 09"), group=0),
+            scheduler.submit(_ex("own", 60, 27), lambda: job("first: 27"), group=0),
+        ]
+        release.set()
+        for future in [hold, *queued]:
+            future.result()
+    assert started == [
+        "hold",
+        "first: 27",
+        "second: 27",
+        "first: 09",
+        "first: 02",
+        "second: 09",
+        "second: 02",
+    ]
+
+
 class _Gate:
     """A job that holds its slot until released, and says when it started."""
 
