@@ -86,15 +86,16 @@ def _isolate(staging: str, cfg: dict[str, object], root: str) -> str:
     notes: list[str] = []
     new = root
     iso.private_tmp(new)
-    if new != staging:
-        iso.hide(staging)
     for rel, data in files.items():
         path = os.path.join(new, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as fh:
             fh.write(data)
     os.chmod(os.path.join(new, "suite"), 0o555)
-    for hidden in cfg.get("hide", []):  # type: ignore[attr-defined]
+    covered = [str(p) for p in cfg.get("hide", [])]  # type: ignore[attr-defined]
+    if new != staging:
+        covered.append(staging)  # the host's copy; this child's is at root
+    for hidden in covered:
         if os.path.isdir(hidden):
             try:
                 iso.hide(hidden)
