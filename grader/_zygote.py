@@ -111,6 +111,9 @@ def _preconfigured(staging: str) -> Preconfigured | None:
     if _ROOT is None:
         return None
     try:
+        # _prepareconfig and Config._ensure_unconfigure are pytest's own
+        # (private) halves of pytest.main; where a pytest lacks either, each
+        # child parses for itself, as pytest.main does.
         from _pytest.config import _prepareconfig
 
         with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
@@ -136,6 +139,8 @@ def _preconfigured(staging: str) -> Preconfigured | None:
                 os.chdir(here)
                 added = tuple(h for h in sys.meta_path if h not in hooks)
                 sys.meta_path[:] = hooks
+            if not callable(getattr(config, "_ensure_unconfigure", None)):
+                return None
             _PRESETS[key] = Preconfigured(_ROOT, config, added)
         return _PRESETS[key]
     except Exception:

@@ -106,36 +106,12 @@ def test_gradings_with_the_same_key_run_once_and_share_the_result() -> None:
     assert sorted(runs) == ["a", "b", "c", "c again"]
 
 
-def test_a_long_grading_of_a_later_submission_overtakes_waiting_short_ones() -> None:
-    # One busy slot, held until every grading is queued: then the own-clock
-    # grading submitted last runs first (longest first across submissions).
-    started: list[str] = []
-    running, release = threading.Event(), threading.Event()
+def _start_order(queued: list[tuple[Any, str, int]]) -> list[str]:
+    """The order in which one busy slot, held until all are queued, starts these.
 
-    def job(name: str) -> str:
-        started.append(name)
-        if name == "first":
-            running.set()
-            assert release.wait(30), "never released"
-        return name
-
-    with Scheduler(1, meter=lambda: None) as scheduler:
-        first = scheduler.submit(_ex("virtual"), lambda: job("first"))
-        assert running.wait(30)
-        shorts = [scheduler.submit(_ex("virtual"), lambda i=i: job(f"short {i}")) for i in range(3)]
-        long = scheduler.submit(_ex("own", 90, 27), lambda: job("long"))
-        release.set()
-        for future in [first, *shorts, long]:
-            future.result()
-    assert started == ["first", "long", "short 0", "short 1", "short 2"]
-
-
-def test_short_gradings_go_submission_by_submission_after_every_long_one() -> None:
-    # One busy slot, held until every grading is queued. The second
-    # submission's gradings are queued first; its own-clock grading still
-    # runs first (long ones first across submissions), but then the first
-    # submission's short ones go before its short ones, whatever their
-    # exercises: rows then finish in order.
+    ``queued``: (exercise, name, submission's place in the batch), queued in
+    this order.
+    """
     started: list[str] = []
     running, release = threading.Event(), threading.Event()
 
@@ -149,19 +125,40 @@ def test_short_gradings_go_submission_by_submission_after_every_long_one() -> No
     with Scheduler(1, meter=lambda: None) as scheduler:
         hold = scheduler.submit(_ex("virtual"), lambda: job("hold"))
         assert running.wait(30)
-        queued = [
-            scheduler.submit(_ex("virtual", 60, 2), lambda: job("second: 02"), group=1),
-            scheduler.submit(_ex("virtual", 90, 9), lambda: job("second: 09"), group=1),
-            scheduler.submit(_ex("own", 60, 27), lambda: job("second: 27"), group=1),
-            scheduler.submit(_ex("virtual", 60, 2), lambda: job("first: 02"), group=0),
-            scheduler.submit(_ex("virtual", 90, 9), lambda: job("first: 09"), group=0),
-            scheduler.submit(_ex("own", 60, 27), lambda: job("first: 27"), group=0),
+        futures = [
+            scheduler.submit(ex, lambda name=name: job(name), group=group)
+            for ex, name, group in queued
         ]
         release.set()
-        for future in [hold, *queued]:
+        for future in [hold, *futures]:
             future.result()
+    assert started[0] == "hold"
+    return started[1:]
+
+
+def test_a_long_grading_of_a_later_submission_overtakes_waiting_short_ones() -> None:
+    # The own-clock grading queued last runs first (longest first across submissions).
+    shorts = [(_ex("virtual"), f"short {i}", 0) for i in range(3)]
+    started = _start_order([*shorts, (_ex("own", 90, 27), "long", 1)])
+    assert started == ["long", "short 0", "short 1", "short 2"]
+
+
+def test_short_gradings_go_submission_by_submission_after_every_long_one() -> None:
+    # The second submission's gradings are queued first; its own-clock grading
+    # still runs first (long ones first across submissions), but then the first
+    # submission's short ones go before its short ones, whatever their
+    # exercises: rows then finish in order.
+    started = _start_order(
+        [
+            (_ex("virtual", 60, 2), "second: 02", 1),
+            (_ex("virtual", 90, 9), "second: 09", 1),
+            (_ex("own", 60, 27), "second: 27", 1),
+            (_ex("virtual", 60, 2), "first: 02", 0),
+            (_ex("virtual", 90, 9), "first: 09", 0),
+            (_ex("own", 60, 27), "first: 27", 0),
+        ]
+    )
     assert started == [
-        "hold",
         "first: 27",
         "second: 27",
         "first: 09",
