@@ -11,6 +11,7 @@ import os
 import select
 import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -151,6 +152,18 @@ def _read_until(proc: subprocess.Popen, needle: str, timeout: float = 60) -> str
     return seen
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # Ctrl-C, as a learner ends it: the command then removes what it made in
+    # /tmp (a SIGKILL would leave its warm worker's folder behind).
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait()
+
+
 def test_watch_end_to_end_regrades_on_save(course: Course) -> None:
     # Ctrl-C and exit status 130 are checked in a real terminal (tmux) below.
     proc = subprocess.Popen(
@@ -165,8 +178,7 @@ def test_watch_end_to_end_regrades_on_save(course: Course) -> None:
         out = _read_until(proc, "the course is done")
         assert "score 20/20" in out
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
 
 
 def test_interview_hides_hints_and_writes_a_transcript(course: Course) -> None:
@@ -183,8 +195,7 @@ def test_interview_hides_hints_and_writes_a_transcript(course: Course) -> None:
         assert code == 2 and "hidden during an interview" in err
         assert proc.wait(timeout=60) == 0  # the session ends when its time is up
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
     transcripts = list((course.root / ".grade").glob("interview-*.md"))
     assert len(transcripts) == 1
     assert "| 01 Tiny | 0/20 |" in transcripts[0].read_text()
