@@ -33,7 +33,7 @@ from ._catalog import Catalog, Exercise
 from ._grading import grade_exercise, python_version
 from ._model import ExerciseResult
 from ._schedule import Scheduler
-from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, start_worker
+from ._warm import WarmWorker, start_worker
 
 __all__ = [
     "BatchError",
@@ -272,7 +272,7 @@ def run_batch(
     todo = [p for p in paths if p not in done]
     write_book(prefix, rows, codes, version, py)
     with contextlib.ExitStack() as stack:
-        warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD)
+        warm = start_worker(stack, many=True)
         scheduler = stack.enter_context(Scheduler(jobs))
         # Up to _IN_FLIGHT submissions are graded at once, their exercises
         # sharing the scheduler's ranked slots, so one submission's slow

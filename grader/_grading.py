@@ -23,7 +23,7 @@ from ._model import CheckOutcome, ExerciseResult, Gate, Group, ProbeSpan, Status
 from ._sandbox import Limits, RunOutcome, merge_runs, run_suite
 from ._schedule import Scheduler
 from ._scoring import score_checks, total
-from ._warm import MANY_GRADINGS_PRELOAD, WarmWorker, start_worker
+from ._warm import WarmWorker, start_worker
 
 __all__ = ["grade_exercise", "grade_many", "python_version"]
 
@@ -313,7 +313,7 @@ def grade_many(
     already imported, and the worker ends with the call.
     """
     with contextlib.ExitStack() as stack:
-        warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD) if len(jobs) > 1 else None
+        warm = start_worker(stack, many=True) if len(jobs) > 1 else None
 
         def one(job: tuple[Exercise, Path, str]) -> ExerciseResult:
             result = grade_exercise(job[0], job[1], display_name=job[2], warm=warm)

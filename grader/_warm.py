@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any
 
 __all__ = [
-    "MANY_GRADINGS_PRELOAD",
     "Launched",
     "WarmWorker",
     "child_env",
@@ -31,8 +30,8 @@ __all__ = [
     "warm_supported",
 ]
 
-# What grade all, batch and watch preload: a third of the suites import it.
-MANY_GRADINGS_PRELOAD = ("hypothesis", "hypothesis.strategies")
+# What commands that grade many times preload: a third of the suites import it.
+_MANY_PRELOAD = ("hypothesis", "hypothesis.strategies")
 
 
 def child_env(result_fd: int | None = None) -> dict[str, str]:
@@ -122,12 +121,15 @@ class Launched:
 class WarmWorker:
     """A zygote with pytest and the plugin imported, forking one child per grading."""
 
-    def __init__(self, env: dict[str, str], *, preload: tuple[str, ...] = ()) -> None:
-        # ``preload``: modules the zygote imports beyond pytest and the plugin,
-        # for commands that grade many exercises: Hypothesis costs about 0.1 s
-        # in each grading whose suite has a property, but a single grading of
-        # another exercise would only wait for it.
-        self._env = dict(env, GRADE_ZYGOTE_PRELOAD=",".join(preload)) if preload else env
+    def __init__(self, env: dict[str, str], *, many: bool = False) -> None:
+        # ``many``: for a command that grades many times (all, batch, watch).
+        # Its zygote also imports Hypothesis, which costs about 0.1 s in each
+        # grading whose suite has a property, and parses pytest's command line
+        # once per suite (_zygote._preset), about 18 ms of CPU in each later
+        # grading. A single grading would only wait for either: measured on
+        # exercise 05, parsing in the worker made it 9 ms slower (median of 14).
+        self._many = many
+        self._env = dict(env, GRADE_ZYGOTE_PRELOAD=",".join(_MANY_PRELOAD)) if many else env
         self._lock = threading.Lock()
         self._next = 0
         self._pending: dict[int, Launched] = {}
@@ -141,15 +143,12 @@ class WarmWorker:
     def __enter__(self) -> WarmWorker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv, extra = interpreter("grader._zygote", bytecode=True)
-        # Where the worker's children grade (_child.Preconfigured): the parent
-        # owns it, so it goes when the command ends, however the worker ends.
-        self._root = tempfile.mkdtemp(prefix="grade-root-")
-        env = dict(
-            self._env,
-            GRADE_ZYGOTE_FD=str(theirs.fileno()),
-            GRADE_ZYGOTE_ROOT=self._root,
-            **extra,
-        )
+        env = dict(self._env, GRADE_ZYGOTE_FD=str(theirs.fileno()), **extra)
+        if self._many:
+            # Where the worker's children grade (_child.Preconfigured): the
+            # parent owns it, so it goes when the command ends, however the
+            # worker ends.
+            self._root = env["GRADE_ZYGOTE_ROOT"] = tempfile.mkdtemp(prefix="grade-root-")
         try:
             self._proc = subprocess.Popen(
                 argv,
@@ -161,7 +160,8 @@ class WarmWorker:
                 start_new_session=True,
             )
         except OSError:
-            shutil.rmtree(self._root, ignore_errors=True)
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
             ours.close()
             theirs.close()
             raise
@@ -245,16 +245,16 @@ class WarmWorker:
         return handle
 
 
-def start_worker(
-    stack: contextlib.ExitStack, *, preload: tuple[str, ...] = ()
-) -> WarmWorker | None:
+def start_worker(stack: contextlib.ExitStack, *, many: bool = False) -> WarmWorker | None:
     """The command's warm worker, ended when ``stack`` closes; None where it cannot run.
+
+    ``many``: the command grades many times (see :class:`WarmWorker`).
 
     Without one every grading starts a new interpreter: slower, same verdicts.
     """
     if not warm_supported():
         return None
     try:
-        return stack.enter_context(WarmWorker(child_env(), preload=preload))
+        return stack.enter_context(WarmWorker(child_env(), many=many))
     except OSError:
         return None

@@ -6,12 +6,13 @@ once by a command that grades (``grade exercise``, ``all``, ``batch``,
 own fresh process: the zygote forks, and the fork becomes the grading child
 (``_child.start``) with the pipes the parent passed over a Unix socket
 (``SCM_RIGHTS``), so it skips interpreter start-up, imports, compiling the
-hidden suite and parsing pytest's command line (each done once here, before
-any submission runs, and inherited by every fork).
+hidden suite and (given a root folder) parsing pytest's command line: each is
+done once here, where no submission ever runs, and inherited by every fork.
 
 Environment: ``GRADE_ZYGOTE_FD`` (the socket), ``GRADE_ZYGOTE_PRELOAD``
 (modules to import beyond pytest and the plugin), ``GRADE_ZYGOTE_ROOT`` (an
-empty folder the parent owns, where every child lays out its grading).
+empty folder the parent owns, where children lay out their gradings; given by
+commands that grade many times).
 
 Protocol on the socket (a SOCK_SEQPACKET pair: one JSON object per message):
 parent -> zygote ``{"id": n, "staging": path}`` with three file descriptors
@@ -96,18 +97,40 @@ def _rewritten_suite(staging: str) -> tuple[bytes, types.CodeType] | None:
 # made and removed by the parent (GRADE_ZYGOTE_ROOT); None: each child grades
 # at its own staging folder and parses pytest's arguments itself.
 _ROOT: str | None = None
-_PRESETS: dict[tuple[bytes, tuple[str, ...]], Preconfigured] = {}
+_Key = tuple[bytes, tuple[str, ...]]  # (the ini's bytes, pytest's arguments)
+_PRESETS: dict[_Key, Preconfigured | None] = {}  # None: parsing failed here
 
 
-def _preconfigured(staging: str) -> Preconfigured | None:
-    """pytest's parsed command line for the grading staged at ``staging``, or None.
+def _preset_key(staging: str) -> _Key | None:
+    """What pytest's parsed command line for the grading at ``staging`` depends on.
 
-    Built once per (ini, arguments) in this process, which has not run any
-    submission: a fork inherits it and only configures and runs the session.
-    None where the child will not have namespaces to lay its files out at
-    ``_ROOT``, or if pytest's parsing fails here (the child then parses, and
-    reports, as before).
+    None where no preset applies: no worker folder, or a child that will not
+    have namespaces to lay its files out there (it parses for itself).
     """
+    if _ROOT is None:
+        return None
+    try:
+        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+        if not cfg.get("isolate"):
+            return None
+        with open(os.path.join(staging, "pytest.ini"), "rb") as fh:
+            ini = fh.read()
+        return ini, tuple(pytest_args(_ROOT, cfg))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _preset(key: _Key) -> Preconfigured | None:
+    """The parsed command line for ``key``, parsed now if not yet; None if that fails here.
+
+    This process has not run any submission, and a fork inherits the result
+    and only configures and runs the session. A failure is remembered: each
+    child then parses, and reports, as ``pytest.main`` does.
+    """
+    if key in _PRESETS:
+        return _PRESETS[key]
+    _PRESETS[key] = None
     if _ROOT is None:
         return None
     try:
@@ -116,35 +139,26 @@ def _preconfigured(staging: str) -> Preconfigured | None:
         # child parses for itself, as pytest.main does.
         from _pytest.config import _prepareconfig
 
-        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-        if not cfg.get("isolate"):
-            return None
-        with open(os.path.join(staging, "pytest.ini"), "rb") as fh:
-            ini = fh.read()
-        args = pytest_args(_ROOT, cfg)
-        key = (ini, tuple(args))
-        if key not in _PRESETS:
-            # pytest reads the ini and checks the root while parsing; the
-            # child's tmpfs later covers these with the grading's own copies.
-            for sub in ("work", "suite"):
-                os.makedirs(os.path.join(_ROOT, sub), exist_ok=True)
-            with open(os.path.join(_ROOT, "pytest.ini"), "wb") as fh:
-                fh.write(ini)
-            here, hooks = os.getcwd(), list(sys.meta_path)
-            os.chdir(os.path.join(_ROOT, "work"))  # the child's working folder
-            try:
-                config = _prepareconfig(args)
-            finally:
-                os.chdir(here)
-                added = tuple(h for h in sys.meta_path if h not in hooks)
-                sys.meta_path[:] = hooks
-            if not callable(getattr(config, "_ensure_unconfigure", None)):
-                return None
+        ini, args = key
+        # pytest reads the ini and checks the root while parsing; the
+        # child's tmpfs later covers these with the grading's own copies.
+        for sub in ("work", "suite"):
+            os.makedirs(os.path.join(_ROOT, sub), exist_ok=True)
+        with open(os.path.join(_ROOT, "pytest.ini"), "wb") as fh:
+            fh.write(ini)
+        here, hooks = os.getcwd(), list(sys.meta_path)
+        os.chdir(os.path.join(_ROOT, "work"))  # the child's working folder
+        try:
+            config = _prepareconfig(list(args))
+        finally:
+            os.chdir(here)
+            added = tuple(h for h in sys.meta_path if h not in hooks)
+            sys.meta_path[:] = hooks
+        if callable(getattr(config, "_ensure_unconfigure", None)):
             _PRESETS[key] = Preconfigured(_ROOT, config, added)
-        return _PRESETS[key]
     except Exception:
-        return None
+        pass
+    return _PRESETS[key]
 
 
 def _die_with_parent() -> None:
@@ -217,7 +231,8 @@ def serve(sock: socket.socket) -> None:
                 continue
             request = json.loads(msg.decode())
             suite = _rewritten_suite(request["staging"])
-            preset = _preconfigured(request["staging"])
+            key = _preset_key(request["staging"])
+            preset = _PRESETS.get(key) if key is not None else None
             pid = os.fork()
             if pid == 0:
                 sock.close()
@@ -229,6 +244,11 @@ def serve(sock: socket.socket) -> None:
                 os.close(fd)
             running[pid] = (request["id"], _pidfd(pid))
             sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
+            if key is not None and key not in _PRESETS:
+                # Parsed after this fork, not before: this grading parses for
+                # itself meanwhile (a lone grade exercise would otherwise wait
+                # for the worker), and the next ones of the suite skip it.
+                _preset(key)
         while running:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)

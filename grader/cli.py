@@ -402,7 +402,7 @@ def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
     from . import _report
     from ._grading import grade_exercise
     from ._learn import next_exercise
-    from ._warm import MANY_GRADINGS_PRELOAD, start_worker
+    from ._warm import start_worker
     from ._watch import watch_loop, write_transcript
 
     cat = _catalog(args.course)
@@ -416,7 +416,7 @@ def _watch_common(args: argparse.Namespace, session: Interview | None) -> int:
         lock.parent.mkdir(parents=True, exist_ok=True)
         lock.write_text(str(session.started))
     with contextlib.ExitStack() as stack:
-        warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD)
+        warm = start_worker(stack, many=True)
 
         def grade(ex: Exercise) -> ExerciseResult:
             return grade_exercise(

@@ -23,7 +23,7 @@ from grader._catalog import load_catalog
 from grader._grading import grade_exercise
 from grader._model import ExerciseResult
 from grader._schedule import Scheduler
-from grader._warm import MANY_GRADINGS_PRELOAD, start_worker
+from grader._warm import start_worker
 
 COURSE = Path(__file__).resolve().parents[1]
 
@@ -72,7 +72,7 @@ def main() -> int:
     burners: list[multiprocessing.Process] = []
     t0 = time.perf_counter()
     stack = contextlib.ExitStack()
-    warm = start_worker(stack, preload=MANY_GRADINGS_PRELOAD)
+    warm = start_worker(stack, many=True)
     try:
         for phase, i in rounds:
             if phase == "load" and not burners:

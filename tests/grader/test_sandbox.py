@@ -393,8 +393,10 @@ def test_the_warm_worker_parses_pytests_arguments_once_per_suite(tmp_path, monke
         (staging / "config.json").write_text(json.dumps(cfg))
         return str(staging)
 
+    key = _zygote._preset_key(staged("a", "[pytest]\n"))
+    assert key is not None
     hooks = list(sys.meta_path)
-    preset = _zygote._preconfigured(staged("a", "[pytest]\n"))
+    preset = _zygote._preset(key)
     assert preset is not None
     assert sys.meta_path == hooks
     assert any(type(h).__name__ == "AssertionRewritingHook" for h in preset.import_hooks)
@@ -404,23 +406,37 @@ def test_the_warm_worker_parses_pytests_arguments_once_per_suite(tmp_path, monke
     assert config.args == [str(root / "suite" / "test_x.py")]
     assert config.invocation_params.dir == root / "work"
     assert config.getoption("tbstyle") == "native"
-    assert _zygote._preconfigured(staged("b", "[pytest]\n")) is preset
-    assert _zygote._preconfigured(staged("c", "[pytest]\ntimeout = 3\n")) is not preset
-    assert _zygote._preconfigured(staged("d", "[pytest]\n", isolate=False)) is None
+    assert _zygote._preset_key(staged("b", "[pytest]\n")) == key
+    assert _zygote._preset(key) is preset
+    assert _zygote._preset_key(staged("c", "[pytest]\ntimeout = 3\n")) != key
+    assert _zygote._preset_key(staged("d", "[pytest]\n", isolate=False)) is None
 
 
-def test_a_warm_grading_runs_at_the_workers_folder_which_goes_with_it(short) -> None:
-    source = (
+def test_later_warm_gradings_run_at_the_workers_folder_which_goes_with_them(short) -> None:
+    # The worker parses a suite's command line after forking its first grading
+    # (which parses for itself meanwhile); the next ones run at its folder,
+    # with only their own grading's files there, and the folder goes with the
+    # command.
+    from grader._catalog import load_catalog
+    from grader._grading import grade_many
+
+    ex = load_catalog(short.root).find("1")
+    probe = short.root.parent / "where.py"
+    probe.write_text(
         "import os\n"
         "async def double(x):\n"
         "    raise RuntimeError(f'at={os.getcwd()} has={sorted(os.listdir(\"..\"))}')\n"
     )
-    doc, _, messages = grade(short, source)
-    if doc["sandbox"] != "namespaces":
+    results = grade_many([(ex, probe, "first"), (ex, probe, "second")], workers=1)
+    if any(r.sandbox != "namespaces" for r in results):
         pytest.skip("this machine refuses Linux namespaces")
-    found = re.search(r"at=(\S+)/work has=(\[[^\]]*\])", messages)
-    assert found, messages
-    assert Path(found[1]).name.startswith("grade-root-")
-    # Only this grading's own files are there, and the folder went with the command.
-    assert found[2] == "['config.json', 'config.run.json', 'pytest.ini', 'suite', 'work']"
-    assert not Path(found[1]).exists()
+    places = []
+    for result in results:
+        messages = " ".join(c.outcome.message for c in result.checks)
+        found = re.search(r"at=(\S+)/work has=(\[[^\]]*\])", messages)
+        assert found, messages
+        assert found[2] == "['config.json', 'config.run.json', 'pytest.ini', 'suite', 'work']"
+        places.append(Path(found[1]))
+    assert not places[0].name.startswith("grade-root-")  # its own staging folder
+    assert places[1].name.startswith("grade-root-")
+    assert not places[1].exists()
