@@ -35,6 +35,7 @@ import select
 import socket
 import sys
 import types
+from typing import Any
 
 from ._child import Preconfigured, pytest_args
 
@@ -66,7 +67,17 @@ def _preimport() -> None:
 _SUITES: dict[str, tuple[bytes, types.CodeType]] = {}
 
 
-def _rewritten_suite(staging: str) -> tuple[bytes, types.CodeType] | None:
+def _staged_config(staging: str) -> dict[str, Any]:
+    """The grading's ``config.json`` (written by ``_sandbox``); empty if unreadable."""
+    try:
+        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+        return cfg if isinstance(cfg, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _rewritten_suite(staging: str, cfg: dict[str, Any]) -> tuple[bytes, types.CodeType] | None:
     """(pytest's source hash, code) of the suite staged for this grading, or None.
 
     pytest rewrites the asserts of every test module it imports, which cost
@@ -75,9 +86,7 @@ def _rewritten_suite(staging: str) -> tuple[bytes, types.CodeType] | None:
     checks the source hash itself and rewrites as before if anything differs.
     """
     try:
-        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
-            name = json.load(fh)["suite_name"]
-        path = os.path.join(staging, "suite", name)
+        path = os.path.join(staging, "suite", cfg["suite_name"])
         with open(path, "rb") as fh:
             source = fh.read()
         key = hashlib.sha256(source).hexdigest()
@@ -101,7 +110,7 @@ _Key = tuple[bytes, tuple[str, ...]]  # (the ini's bytes, pytest's arguments)
 _PRESETS: dict[_Key, Preconfigured | None] = {}  # None: parsing failed here
 
 
-def _preset_key(staging: str) -> _Key | None:
+def _preset_key(staging: str, cfg: dict[str, Any]) -> _Key | None:
     """What pytest's parsed command line for the grading at ``staging`` depends on.
 
     None where no preset applies: no worker folder, or a child that will not
@@ -109,15 +118,13 @@ def _preset_key(staging: str) -> _Key | None:
     """
     if _ROOT is None:
         return None
+    if not cfg.get("isolate"):
+        return None
     try:
-        with open(os.path.join(staging, "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-        if not cfg.get("isolate"):
-            return None
         with open(os.path.join(staging, "pytest.ini"), "rb") as fh:
             ini = fh.read()
         return ini, tuple(pytest_args(_ROOT, cfg))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, KeyError, TypeError):
         return None
 
 
@@ -187,7 +194,6 @@ def _child(
     os.close(key_fd)
     os.close(out_fd)
     os.environ["GRADE_RESULT_FD"] = str(result_fd)
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
@@ -230,8 +236,9 @@ def serve(sock: socket.socket) -> None:
                         os.killpg(pid, 9)
                 continue
             request = json.loads(msg.decode())
-            suite = _rewritten_suite(request["staging"])
-            key = _preset_key(request["staging"])
+            cfg = _staged_config(request["staging"])
+            suite = _rewritten_suite(request["staging"], cfg)
+            key = _preset_key(request["staging"], cfg)
             preset = _PRESETS.get(key) if key is not None else None
             pid = os.fork()
             if pid == 0:
@@ -271,7 +278,7 @@ def main() -> None:
     _die_with_parent()
     sock = socket.socket(fileno=int(os.environ.pop("GRADE_ZYGOTE_FD")))
     _ROOT = os.environ.pop("GRADE_ZYGOTE_ROOT", None)
-    # As in every grading child (_child), and before any arguments are parsed here.
+    # For every grading child (inherited) and for the arguments parsed here.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     _preimport()
     for name in os.environ.pop("GRADE_ZYGOTE_PRELOAD", "").split(","):

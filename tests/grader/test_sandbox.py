@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_course
@@ -357,9 +358,10 @@ def test_the_warm_worker_compiles_a_suite_once_and_pytest_takes_it(tmp_path) -> 
         (staging / "suite").mkdir(parents=True)
         (staging / "suite" / "test_x.py").write_text(source)
         (staging / "config.json").write_text('{"suite_name": "test_x.py"}')
-    suite = _zygote._rewritten_suite(str(first))
+    cfg = {"suite_name": "test_x.py"}
+    suite = _zygote._rewritten_suite(str(first), cfg)
     assert suite is not None
-    assert _zygote._rewritten_suite(str(second)) is suite  # built once, by content
+    assert _zygote._rewritten_suite(str(second), cfg) is suite  # built once, by content
     _child._stage_pyc(str(second), "test_x.py", suite)
     target = second / "suite" / "test_x.py"
     code = _read_pyc(target, second / "suite" / "__pycache__" / f"test_x{PYC_TAIL}")
@@ -385,15 +387,15 @@ def test_the_warm_worker_parses_pytests_arguments_once_per_suite(tmp_path, monke
     monkeypatch.setattr(_zygote, "_ROOT", str(root))
     monkeypatch.setattr(_zygote, "_PRESETS", {})
 
-    def staged(name: str, ini: str, isolate: bool = True) -> str:
+    def key_of(name: str, ini: str, isolate: bool = True) -> Any:
         staging = tmp_path / name
         staging.mkdir()
         (staging / "pytest.ini").write_text(ini)
         cfg = {"suite_name": "test_x.py", "isolate": isolate}
         (staging / "config.json").write_text(json.dumps(cfg))
-        return str(staging)
+        return _zygote._preset_key(str(staging), _zygote._staged_config(str(staging)))
 
-    key = _zygote._preset_key(staged("a", "[pytest]\n"))
+    key = key_of("a", "[pytest]\n")
     assert key is not None
     hooks = list(sys.meta_path)
     preset = _zygote._preset(key)
@@ -406,10 +408,10 @@ def test_the_warm_worker_parses_pytests_arguments_once_per_suite(tmp_path, monke
     assert config.args == [str(root / "suite" / "test_x.py")]
     assert config.invocation_params.dir == root / "work"
     assert config.getoption("tbstyle") == "native"
-    assert _zygote._preset_key(staged("b", "[pytest]\n")) == key
+    assert key_of("b", "[pytest]\n") == key
     assert _zygote._preset(key) is preset
-    assert _zygote._preset_key(staged("c", "[pytest]\ntimeout = 3\n")) != key
-    assert _zygote._preset_key(staged("d", "[pytest]\n", isolate=False)) is None
+    assert key_of("c", "[pytest]\ntimeout = 3\n") != key
+    assert key_of("d", "[pytest]\n", isolate=False) is None
 
 
 def test_later_warm_gradings_run_at_the_workers_folder_which_goes_with_them(short) -> None:
